@@ -1,0 +1,1 @@
+//! Streamable HTTP header rules. (Being written.)

@@ -1,0 +1,1 @@
+//! Server-Sent Events: an incremental decoder and an encoder. (Being written.)
