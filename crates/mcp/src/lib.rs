@@ -15,6 +15,8 @@
 
 pub mod error_code;
 pub mod framing;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod headers;
 mod id;
 mod message;

@@ -129,7 +129,10 @@ impl Message {
 
     /// The params object, created empty if absent.
     pub fn params_mut(&mut self) -> &mut Map<String, Value> {
-        let entry = self.0.entry("params").or_insert_with(|| Value::Object(Map::new()));
+        let entry = self
+            .0
+            .entry("params")
+            .or_insert_with(|| Value::Object(Map::new()));
         if !entry.is_object() {
             *entry = Value::Object(Map::new());
         }
@@ -141,12 +144,16 @@ impl Message {
 
     /// A string member of params (`name`, `uri`, `cursor`, ...).
     pub fn param_str(&self, key: &str) -> Option<&str> {
-        self.params().and_then(|p| p.get(key)).and_then(Value::as_str)
+        self.params()
+            .and_then(|p| p.get(key))
+            .and_then(Value::as_str)
     }
 
     /// `params._meta`, if any.
     pub fn params_meta(&self) -> Option<&Map<String, Value>> {
-        self.params().and_then(|p| p.get("_meta")).and_then(Value::as_object)
+        self.params()
+            .and_then(|p| p.get("_meta"))
+            .and_then(Value::as_object)
     }
 
     /// The result object of a successful response.
@@ -166,7 +173,9 @@ impl Message {
 
     /// The error code of an error response.
     pub fn error_code(&self) -> Option<i64> {
-        self.error_value().and_then(|e| e.get("code")).and_then(Value::as_i64)
+        self.error_value()
+            .and_then(|e| e.get("code"))
+            .and_then(Value::as_i64)
     }
 
     /// The whole object.

@@ -18,7 +18,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_bytes: 4 * 1024 * 1024, max_depth: 64, max_batch: 64 }
+        Self {
+            max_bytes: 4 * 1024 * 1024,
+            max_depth: 64,
+            max_batch: 64,
+        }
     }
 }
 
@@ -127,18 +131,31 @@ pub fn json_depth(bytes: &[u8]) -> usize {
 /// Parses a body (an HTTP POST body or a stdio line) under `limits`.
 pub fn parse_body(bytes: &[u8], limits: &Limits) -> Result<Body, EnvelopeError> {
     if bytes.len() > limits.max_bytes {
-        return Err(EnvelopeError::TooLarge { size: bytes.len(), limit: limits.max_bytes });
+        return Err(EnvelopeError::TooLarge {
+            size: bytes.len(),
+            limit: limits.max_bytes,
+        });
     }
     if json_depth(bytes) > limits.max_depth {
-        return Err(EnvelopeError::TooDeep { limit: limits.max_depth });
+        return Err(EnvelopeError::TooDeep {
+            limit: limits.max_depth,
+        });
     }
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json(e.to_string()))?;
+    let value: Value =
+        serde_json::from_slice(bytes).map_err(|e| EnvelopeError::Json(e.to_string()))?;
     match value {
         Value::Array(items) => {
             if items.is_empty() || items.len() > limits.max_batch {
-                return Err(EnvelopeError::BadBatch { size: items.len(), limit: limits.max_batch });
+                return Err(EnvelopeError::BadBatch {
+                    size: items.len(),
+                    limit: limits.max_batch,
+                });
             }
-            items.into_iter().map(validate).collect::<Result<Vec<_>, _>>().map(Body::Batch)
+            items
+                .into_iter()
+                .map(validate)
+                .collect::<Result<Vec<_>, _>>()
+                .map(Body::Batch)
         }
         other => validate(other).map(Body::Single),
     }
@@ -168,7 +185,10 @@ fn validate(value: Value) -> Result<Message, EnvelopeError> {
     }
     if let Some(v) = id_value {
         if id.is_none() && !(v.is_null() && obj.contains_key("error")) {
-            return Err(invalid("\"id\" must be a string or an integer, not null", None));
+            return Err(invalid(
+                "\"id\" must be a string or an integer, not null",
+                None,
+            ));
         }
     }
     validate_shape(&obj, id.clone())?;
@@ -182,7 +202,10 @@ fn validate_shape(obj: &Map<String, Value>, id: Option<RequestId>) -> Result<(),
             return Err(invalid("\"method\" must be a string", id));
         }
         if has("result") || has("error") {
-            return Err(invalid("a request must not carry \"result\" or \"error\"", id));
+            return Err(invalid(
+                "a request must not carry \"result\" or \"error\"",
+                id,
+            ));
         }
         if let Some(p) = obj.get("params") {
             if !p.is_object() && !p.is_array() {
@@ -195,9 +218,18 @@ fn validate_shape(obj: &Map<String, Value>, id: Option<RequestId>) -> Result<(),
         (true, None) if id.is_some() => Ok(()),
         (true, None) => Err(invalid("a result must carry the id it answers", None)),
         (false, Some(e)) if e.get("code").is_some_and(Value::is_i64) => Ok(()),
-        (false, Some(_)) => Err(invalid("\"error\" must be an object with an integer \"code\"", id)),
-        (true, Some(_)) => Err(invalid("a response must not carry both \"result\" and \"error\"", id)),
-        (false, None) => Err(invalid("a message needs \"method\", \"result\" or \"error\"", id)),
+        (false, Some(_)) => Err(invalid(
+            "\"error\" must be an object with an integer \"code\"",
+            id,
+        )),
+        (true, Some(_)) => Err(invalid(
+            "a response must not carry both \"result\" and \"error\"",
+            id,
+        )),
+        (false, None) => Err(invalid(
+            "a message needs \"method\", \"result\" or \"error\"",
+            id,
+        )),
     }
 }
 
@@ -232,8 +264,14 @@ mod tests {
     #[test]
     fn rejects_too_deep_and_too_large() {
         let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
-        assert_eq!(parse(&deep).unwrap_err(), EnvelopeError::TooDeep { limit: 64 });
-        let limits = Limits { max_bytes: 10, ..Limits::default() };
+        assert_eq!(
+            parse(&deep).unwrap_err(),
+            EnvelopeError::TooDeep { limit: 64 }
+        );
+        let limits = Limits {
+            max_bytes: 10,
+            ..Limits::default()
+        };
         assert!(matches!(
             parse_body(br#"{"jsonrpc":"2.0","method":"x"}"#, &limits),
             Err(EnvelopeError::TooLarge { .. })

@@ -11,8 +11,13 @@ pub const HTTP_SSE_VERSION: &str = "2024-11-05";
 /// Every handshake-era revision Sallyport speaks, oldest first.
 pub const LEGACY_VERSIONS: [&str; 4] = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"];
 /// Every revision Sallyport speaks, oldest first.
-pub const ALL_VERSIONS: [&str; 5] =
-    ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25", "2026-07-28"];
+pub const ALL_VERSIONS: [&str; 5] = [
+    "2024-11-05",
+    "2025-03-26",
+    "2025-06-18",
+    "2025-11-25",
+    "2026-07-28",
+];
 
 /// `_meta` key carrying the protocol version on modern requests.
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
@@ -62,7 +67,11 @@ pub fn allows_batch(version: &str) -> bool {
 ///
 /// The spec says: the requested one if supported, else another the server supports (the newest).
 pub fn negotiate_legacy(requested: &str) -> &'static str {
-    LEGACY_VERSIONS.iter().find(|v| **v == requested).copied().unwrap_or(LATEST_LEGACY)
+    LEGACY_VERSIONS
+        .iter()
+        .find(|v| **v == requested)
+        .copied()
+        .unwrap_or(LATEST_LEGACY)
 }
 
 #[cfg(test)]

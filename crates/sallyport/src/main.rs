@@ -1,1 +1,22 @@
-fn main() {}
+//! `sallyport`: the zero-trust security gateway for AI agents.
+
+mod access_log;
+mod cli;
+mod commands;
+mod reload;
+mod runtime;
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    // rustls has two providers in the tree (aws-lc-rs and ring); pick one before any TLS use.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let cli = cli::Cli::parse();
+    match commands::run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

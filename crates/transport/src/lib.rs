@@ -1,1 +1,14 @@
-//! placeholder
+//! Sallyport's edges: downstream listeners (Streamable HTTP, HTTP+SSE, stdio), upstream
+//! connectors, sessions, federation of many upstreams behind one endpoint, and the relay that
+//! runs the guard chain on every message in both directions.
+
+pub mod build;
+pub mod bus;
+pub mod downstream;
+pub mod federation;
+pub mod gateway;
+pub mod relay;
+pub mod session;
+pub mod upstream;
+
+pub use gateway::{Core, EdgeSettings, Gateway};

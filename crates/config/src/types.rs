@@ -1,0 +1,153 @@
+//! The top-level configuration document and its gateway-wide sections.
+//!
+//! Upstream server entries live in `server.rs`. Every `///` doc here becomes the
+//! description of the field in `schema/sallyport.schema.json`.
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::secret::SecretString;
+use crate::server::Server;
+
+/// Sallyport gateway configuration (`sallyport.yaml`).
+///
+/// Values may reference environment variables as `${VAR}` or `${VAR:-default}`;
+/// write `$${` for a literal `${`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Config {
+    /// Where the gateway accepts MCP clients.
+    #[serde(default)]
+    pub listen: Listen,
+    /// Upstream MCP servers the gateway fronts and federates; at least one.
+    #[schemars(length(min = 1))]
+    pub servers: Vec<Server>,
+    /// How the tools, prompts and resources of several servers are merged into one.
+    #[serde(default)]
+    pub federation: Federation,
+    /// Size and shape limits applied to every JSON-RPC message in both directions.
+    #[serde(default)]
+    pub limits: MessageLimits,
+    /// Message guards and how the gateway behaves when a guard cannot decide.
+    #[serde(default)]
+    pub guards: Guards,
+}
+
+/// The client-facing listener.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
+pub struct Listen {
+    /// Socket address of the Streamable HTTP listener (`host:port`); `null` disables
+    /// the HTTP listener.
+    pub http: Option<SocketAddr>,
+    /// Browser origins (`scheme://host[:port]`, no path) allowed to call the gateway.
+    /// When empty, only requests without an `Origin` header or with a loopback origin
+    /// are accepted (DNS-rebinding protection).
+    pub allowed_origins: Vec<String>,
+    /// Values accepted in the `Host` header, without port (`localhost`, `127.0.0.1`,
+    /// `[::1]`, `gateway.example.com`). The port is ignored when matching.
+    pub allowed_hosts: Vec<String>,
+    /// Also serve the deprecated HTTP+SSE transport (`/sse`) for 2024-11-05 clients.
+    pub legacy_sse: bool,
+    /// Seconds without any request after which a client session is closed.
+    #[schemars(range(min = 1))]
+    pub session_idle_timeout_secs: u64,
+    /// Maximum number of concurrent client sessions.
+    #[schemars(range(min = 1))]
+    pub max_sessions: usize,
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Self {
+            http: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 8787))),
+            allowed_origins: Vec::new(),
+            allowed_hosts: ["localhost", "127.0.0.1", "[::1]"]
+                .map(String::from)
+                .to_vec(),
+            legacy_sse: true,
+            session_idle_timeout_secs: 3600,
+            max_sessions: 10_000,
+        }
+    }
+}
+
+/// How several upstream servers appear as one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
+pub struct Federation {
+    /// Text between a server's name and a tool or prompt name (`time__get_time`).
+    /// Made of `A-Z a-z 0-9 _ . -`, and containing at least one character that a
+    /// server name cannot (`_`, `.` or an upper-case letter), so it splits unambiguously.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9_.-]*[A-Z_.][A-Za-z0-9_.-]*$"))]
+    pub separator: String,
+    /// HMAC key (at least 32 bytes) that signs pagination cursors; set it to keep
+    /// cursors valid across restarts and replicas. Default: a random key per process.
+    pub cursor_key: Option<SecretString>,
+}
+
+impl Default for Federation {
+    fn default() -> Self {
+        Self {
+            separator: "__".into(),
+            cursor_key: None,
+        }
+    }
+}
+
+/// Limits on JSON-RPC messages, enforced before any guard runs.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
+pub struct MessageLimits {
+    /// Largest HTTP request or response body, in bytes.
+    #[schemars(range(min = 1))]
+    pub max_body_bytes: usize,
+    /// Deepest nesting of JSON arrays and objects in one message.
+    #[schemars(range(min = 1))]
+    pub max_depth: usize,
+    /// Most messages in one JSON-RPC batch.
+    #[schemars(range(min = 1))]
+    pub max_batch: usize,
+    /// Longest newline-delimited message on a stdio pipe, in bytes.
+    #[schemars(range(min = 1))]
+    pub max_line_bytes: usize,
+    /// Largest server-sent event, in bytes.
+    #[schemars(range(min = 1))]
+    pub max_sse_event_bytes: usize,
+}
+
+/// 4 MiB.
+const FOUR_MIB: usize = 4 * 1024 * 1024;
+
+impl Default for MessageLimits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: FOUR_MIB,
+            max_depth: 64,
+            max_batch: 64,
+            max_line_bytes: FOUR_MIB,
+            max_sse_event_bytes: FOUR_MIB,
+        }
+    }
+}
+
+/// Message guards.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
+pub struct Guards {
+    /// What happens to a message when a guard fails to reach a decision.
+    pub fail_mode: FailureMode,
+}
+
+/// What to do with a message when a guard cannot decide (not when it denies).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub enum FailureMode {
+    /// Treat the message as denied.
+    #[default]
+    FailClosed,
+    /// Let the message through; the failure is still audited.
+    FailOpen,
+}

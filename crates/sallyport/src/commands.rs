@@ -1,0 +1,104 @@
+//! The subcommands.
+
+mod check;
+mod demo;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tracing::info;
+
+use crate::cli::{Cli, Command};
+use crate::runtime::{self, Running};
+use crate::{access_log, reload};
+
+/// Runs one command to completion.
+pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    runtime::init_logging(&cli.log, cli.log_format);
+    match cli.command {
+        Command::Check { config } => check::run(&config),
+        Command::Schema => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&sallyport_config::json_schema())?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { config, access_log } => {
+            tokio_runtime()?.block_on(serve(&config, access_log.as_deref()))
+        }
+        Command::Stdio { config, access_log } => {
+            tokio_runtime()?.block_on(stdio(&config, access_log.as_deref()))
+        }
+        Command::Demo { listen } => tokio_runtime()?.block_on(demo::run(listen)),
+        Command::DemoServer => {
+            tokio_runtime()?
+                .block_on(sallyport_demo::serve_stdio())
+                .context("demo server")?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+async fn serve(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = runtime::load_config(path)?;
+    let addr = config
+        .listen
+        .http
+        .context("listen.http is not set: nothing to serve on")?;
+    let running = Arc::new(Running::start(&config)?);
+    access_log::spawn(&running.bus, access_log::Target::open(access)?);
+    reload::spawn(path.to_owned(), running.clone());
+    serve_http(running, addr).await
+}
+
+/// Serves the gateway's HTTP listener until a shutdown signal.
+pub(crate) async fn serve_http(
+    running: Arc<Running>,
+    addr: SocketAddr,
+) -> anyhow::Result<ExitCode> {
+    let gw = running.gateway.clone();
+    runtime::spawn_session_reaper(gw.clone());
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    let bound = listener.local_addr()?;
+    if !bound.ip().is_loopback() {
+        tracing::warn!(%bound, "Listening on a non-loopback address: make sure authentication is configured.");
+    }
+    info!(addr = %bound, "Sallyport listening: MCP at http://{bound}/mcp (legacy SSE at /sse).");
+    let app = sallyport_transport::downstream::http::router(gw.clone());
+    axum::serve(listener, app)
+        .with_graceful_shutdown(runtime::shutdown_signal())
+        .await
+        .context("serving HTTP")?;
+    info!("Shutting down: closing sessions and upstreams.");
+    gw.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn stdio(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let config = runtime::load_config(path)?;
+    let running = Arc::new(Running::start(&config)?);
+    access_log::spawn(&running.bus, access_log::Target::open(access)?);
+    reload::spawn(path.to_owned(), running.clone());
+    let gw = running.gateway.clone();
+    sallyport_transport::downstream::stdio::serve(
+        gw.clone(),
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+    )
+    .await?;
+    gw.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}

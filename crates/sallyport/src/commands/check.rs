@@ -1,0 +1,41 @@
+//! `sallyport check`: validate a config and say what it configures.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use sallyport_config::TransportRef;
+
+/// Prints a check-list; exits non-zero on any error.
+pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let config = match sallyport_config::load_file(path) {
+        Ok(c) => c,
+        Err(errors) => {
+            println!("✗ {} has {} error(s):", path.display(), errors.len());
+            for e in errors.errors() {
+                println!("  ✗ {e}");
+            }
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    println!("✓ {} is valid", path.display());
+    if let Some(addr) = config.listen.http {
+        println!("  ✓ listen: http://{addr}/mcp");
+    }
+    for s in &config.servers {
+        let t = match s.transport() {
+            Some(TransportRef::Stdio(st)) => format!("stdio: {} {}", st.command, st.args.join(" ")),
+            Some(TransportRef::Http(h)) => format!("http: {}", h.url),
+            Some(TransportRef::Sse(h)) => format!("sse: {}", h.url),
+            None => "no transport".into(),
+        };
+        let prefix = if s.prefix {
+            format!("tools as {}{}<tool>", s.name, config.federation.separator)
+        } else {
+            "tools unprefixed".into()
+        };
+        println!("  ✓ server {}: {t} ({prefix})", s.name);
+    }
+    let chain = sallyport_transport::build::guard_chain(&config);
+    println!("  ✓ guards: {}", chain.names().join(" → "));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,146 @@
+//! From a validated configuration to a running [`Core`]: upstream specs, federation and the
+//! guard chain in its fixed stage order.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sallyport_config::{Config, EraPreference, Server, ToolFilter, TransportRef};
+use sallyport_mcp::Limits;
+use sallyport_pipeline::guards::{ProtocolGuard, ToolFilterGuard, ToolPermits};
+use sallyport_pipeline::{Chain, DecisionSink, Guard};
+
+use crate::federation::{Federation, FederationError};
+use crate::gateway::{Core, EdgeSettings};
+use crate::relay::Relay;
+use crate::upstream::{EraChoice, HttpSpec, StdioSpec, UpstreamKind, UpstreamSpec};
+
+/// The guard chain, in its fixed stage order. Each stage says why it sits where it does.
+pub fn guard_chain(config: &Config) -> Chain {
+    let filters: HashMap<String, ToolFilter> = config
+        .servers
+        .iter()
+        .map(|s| (s.name.clone(), s.tools.clone()))
+        .collect();
+    let guards: Vec<Box<dyn Guard>> = vec![
+        // 1. protocol: malformed MCP is refused before anything reads its fields.
+        Box::new(ProtocolGuard),
+        // 2. tool_filter: the cheapest policy; hidden tools never reach later guards or the
+        //    upstream, and are removed from lists before the client sees them.
+        Box::new(ToolFilterGuard::new(ConfiguredFilters(filters))),
+    ];
+    Chain::new(guards)
+}
+
+/// Per-server tool filters from config.
+#[derive(Debug)]
+struct ConfiguredFilters(HashMap<String, ToolFilter>);
+
+impl ToolPermits for ConfiguredFilters {
+    fn permits(&self, server: &str, tool: &str) -> bool {
+        self.0.get(server).is_none_or(|f| f.permits(tool))
+    }
+}
+
+/// Message limits from config.
+pub fn limits(config: &Config) -> Limits {
+    Limits {
+        max_bytes: config.limits.max_body_bytes,
+        max_depth: config.limits.max_depth,
+        max_batch: config.limits.max_batch,
+    }
+}
+
+/// The runtime spec of one configured server. `env` is the gateway's environment, from which
+/// only allow-listed variables pass to a child.
+pub fn upstream_spec(
+    server: &Server,
+    limits: Limits,
+    env: &HashMap<String, String>,
+) -> Option<UpstreamSpec> {
+    let kind = match server.transport()? {
+        TransportRef::Stdio(s) => {
+            let mut vars: Vec<(String, String)> = s
+                .env_allow
+                .iter()
+                .filter_map(|k| env.get(k).map(|v| (k.clone(), v.clone())))
+                .collect();
+            vars.extend(
+                s.env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose().to_owned())),
+            );
+            UpstreamKind::Stdio(StdioSpec {
+                command: s.command.clone(),
+                args: s.args.clone(),
+                env: vars,
+                cwd: s.cwd.clone(),
+                max_restarts: s.restart.max_restarts,
+                initial_backoff: Duration::from_millis(s.restart.initial_backoff_ms),
+                max_backoff: Duration::from_millis(s.restart.max_backoff_ms),
+                shutdown_grace: Duration::from_millis(s.shutdown_grace_ms),
+            })
+        }
+        TransportRef::Http(h) => UpstreamKind::Http(http_spec(h)),
+        TransportRef::Sse(h) => UpstreamKind::Sse(http_spec(h)),
+    };
+    Some(UpstreamSpec {
+        name: server.name.as_str().into(),
+        kind,
+        prefix: server.prefix,
+        era: match server.era {
+            EraPreference::Auto => EraChoice::Auto,
+            EraPreference::Legacy => EraChoice::Legacy,
+            EraPreference::Modern => EraChoice::Modern,
+        },
+        request_timeout: Duration::from_secs(server.request_timeout_secs),
+        limits,
+    })
+}
+
+fn http_spec(h: &sallyport_config::HttpServer) -> HttpSpec {
+    HttpSpec {
+        url: h.url.clone(),
+        headers: h
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+            .collect(),
+        connect_timeout: Duration::from_secs(h.connect_timeout_secs),
+    }
+}
+
+/// Builds a core from a validated config. `cursor_key` is used when the config sets none.
+pub fn core(
+    config: &Config,
+    sink: Arc<dyn DecisionSink>,
+    cursor_key: &[u8],
+) -> Result<Core, FederationError> {
+    let limits = limits(config);
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let servers = config
+        .servers
+        .iter()
+        .filter_map(|s| upstream_spec(s, limits, &env))
+        .map(Arc::new)
+        .collect();
+    let key = config
+        .federation
+        .cursor_key
+        .as_ref()
+        .map_or(cursor_key, |k| k.expose().as_bytes());
+    let federation = Arc::new(Federation::new(servers, &config.federation.separator, key)?);
+    let edge = EdgeSettings {
+        allowed_origins: config.listen.allowed_origins.clone(),
+        allowed_hosts: config.listen.allowed_hosts.clone(),
+        session_idle: Duration::from_secs(config.listen.session_idle_timeout_secs),
+        max_sessions: config.listen.max_sessions,
+        legacy_sse: config.listen.legacy_sse,
+    };
+    Ok(Core {
+        federation,
+        relay: Relay::new(guard_chain(config), sink),
+        limits,
+        edge,
+    })
+}

@@ -1,0 +1,4 @@
+//! Listeners MCP clients connect to.
+
+pub mod http;
+pub mod stdio;

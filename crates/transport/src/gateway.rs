@@ -1,0 +1,166 @@
+//! The shared state every listener serves from.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use sallyport_mcp::Limits;
+use serde_json::{Value, json};
+
+use crate::federation::Federation;
+use crate::relay::Relay;
+use crate::session::Session;
+use crate::upstream::EraCache;
+
+/// One configuration generation: the upstream topology and the guard chain.
+/// Hot reload publishes a new one; sessions keep the topology they started with.
+#[derive(Debug)]
+pub struct Core {
+    /// Names, URIs and cursors.
+    pub federation: Arc<Federation>,
+    /// The guard chain and decision publisher.
+    pub relay: Relay,
+    /// Limits on client messages.
+    pub limits: Limits,
+    /// Downstream listener settings.
+    pub edge: EdgeSettings,
+}
+
+/// Settings of the downstream edges.
+#[derive(Debug, Clone)]
+pub struct EdgeSettings {
+    /// Allowed `Origin` values (exact match, e.g. `http://localhost:3000`).
+    pub allowed_origins: Vec<String>,
+    /// Allowed `Host` names (port ignored).
+    pub allowed_hosts: Vec<String>,
+    /// Idle time after which a legacy session ends.
+    pub session_idle: std::time::Duration,
+    /// Most concurrent legacy sessions.
+    pub max_sessions: usize,
+    /// Whether `/sse` serves 2024-11-05 clients.
+    pub legacy_sse: bool,
+}
+
+/// The running gateway: the current core plus everything that outlives a reload.
+#[derive(Debug)]
+pub struct Gateway {
+    core: ArcSwap<Core>,
+    /// HTTP client for upstreams (no redirects, no cookies).
+    pub http: reqwest::Client,
+    /// Detected upstream eras.
+    pub era_cache: EraCache,
+    sessions: Mutex<HashMap<String, Arc<Session>>>,
+    stateless: Mutex<Option<Arc<Session>>>,
+    started: Instant,
+}
+
+impl Gateway {
+    /// A gateway serving `core`.
+    pub fn new(core: Core) -> Arc<Self> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()
+            .unwrap_or_default();
+        Arc::new(Self {
+            core: ArcSwap::from_pointee(core),
+            http,
+            era_cache: EraCache::default(),
+            sessions: Mutex::default(),
+            stateless: Mutex::default(),
+            started: Instant::now(),
+        })
+    }
+
+    /// The current core.
+    pub fn core(&self) -> Arc<Core> {
+        self.core.load_full()
+    }
+
+    /// Publishes a new core (hot reload). Live sessions keep their upstreams; new sessions
+    /// and every new message use the new guard chain.
+    pub fn reload(&self, core: Core) {
+        self.core.store(Arc::new(core));
+        // The shared stateless session follows the new topology on its next use.
+        let old = lock(&self.stateless).take();
+        if let Some(s) = old {
+            tokio::spawn(async move { s.close().await });
+        }
+    }
+
+    /// Registers a legacy session; refuses when at capacity.
+    pub fn insert_session(&self, session: Arc<Session>) -> bool {
+        let mut map = lock(&self.sessions);
+        if map.len() >= self.core().edge.max_sessions {
+            return false;
+        }
+        if let Some(id) = session.id() {
+            map.insert(id.to_owned(), session);
+        }
+        true
+    }
+
+    /// A legacy session by id.
+    pub fn session(&self, id: &str) -> Option<Arc<Session>> {
+        lock(&self.sessions).get(id).cloned()
+    }
+
+    /// Ends a legacy session; later requests with its id get 404.
+    pub fn remove_session(&self, id: &str) -> Option<Arc<Session>> {
+        lock(&self.sessions).remove(id)
+    }
+
+    /// Number of live legacy sessions.
+    pub fn session_count(&self) -> usize {
+        lock(&self.sessions).len()
+    }
+
+    /// Ends sessions idle for longer than the configured time.
+    pub async fn reap_idle_sessions(&self) {
+        let idle = self.core().edge.session_idle;
+        let expired: Vec<Arc<Session>> = {
+            let mut map = lock(&self.sessions);
+            let ids: Vec<String> = map
+                .iter()
+                .filter(|(_, s)| s.idle_for() > idle)
+                .map(|(k, _)| k.clone())
+                .collect();
+            ids.iter().filter_map(|id| map.remove(id)).collect()
+        };
+        for s in expired {
+            s.close().await;
+        }
+    }
+
+    /// The session shared by stateless (2026-07-28) requests.
+    pub fn stateless_session(self: &Arc<Self>) -> Arc<Session> {
+        let mut slot = lock(&self.stateless);
+        if let Some(s) = slot.as_ref() {
+            return s.clone();
+        }
+        let s = Session::stateless(self.clone());
+        *slot = Some(s.clone());
+        s
+    }
+
+    /// Closes every session and upstream connection.
+    pub async fn shutdown(&self) {
+        let all: Vec<Arc<Session>> = lock(&self.sessions).drain().map(|(_, s)| s).collect();
+        let stateless = lock(&self.stateless).take();
+        for s in all.into_iter().chain(stateless) {
+            s.close().await;
+        }
+    }
+
+    /// Health summary for `/healthz`.
+    pub fn health(&self) -> Value {
+        json!({ "status": "ok", "uptime_secs": self.started.elapsed().as_secs(), "sessions": self.session_count() })
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1,0 +1,379 @@
+//! A downstream client's session: where its messages are routed and its upstreams live.
+//!
+//! Legacy clients get one session per `initialize`, with their own upstream connections
+//! (so server→client requests reach the right client and upstream capabilities are exactly
+//! what that client declared). Modern (2026-07-28) clients are stateless and share one
+//! session whose upstream connections declare no client capabilities.
+
+mod lists;
+mod route;
+mod server_requests;
+mod slot;
+
+use std::collections::HashMap;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use sallyport_mcp::version::{self, Era};
+use sallyport_mcp::{Message, MessageKind, RequestId};
+use sallyport_pipeline::{Denial, DenyCode, Direction, Exchange, Principal};
+use serde_json::{Map, Value, json};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, warn};
+
+use crate::gateway::{Core, Gateway};
+use crate::upstream::{ClientHello, LinkEvent};
+use slot::LinkSlot;
+
+/// Where messages for the client go: a request's own response stream, or the session's
+/// stream for unsolicited messages (the GET stream, `/sse` or stdout).
+pub type ClientSink = mpsc::Sender<Message>;
+
+/// A client request in flight, for cancellation and for routing server requests to it.
+#[derive(Debug, Clone)]
+struct Inflight {
+    server: Option<usize>,
+    link_id: Option<i64>,
+    reply: ClientSink,
+    cancel: CancellationToken,
+}
+
+/// One downstream client session.
+#[derive(Debug)]
+pub struct Session {
+    id: Option<String>,
+    gw: Arc<Gateway>,
+    core: Arc<Core>,
+    era: Era,
+    version: String,
+    hello: ClientHello,
+    principal: Principal,
+    slots: Vec<LinkSlot>,
+    events_tx: mpsc::Sender<(usize, LinkEvent)>,
+    out: Mutex<Option<ClientSink>>,
+    inflight: Mutex<HashMap<RequestId, Inflight>>,
+    server_requests: Mutex<HashMap<String, (usize, RequestId)>>,
+    next_server_request: AtomicU64,
+    last_seen: Mutex<Instant>,
+}
+
+/// What `initialize` answered, and the session it opened.
+#[derive(Debug)]
+pub struct Opened {
+    /// The new session.
+    pub session: Arc<Session>,
+    /// The `initialize` response to send.
+    pub response: Message,
+}
+
+impl Session {
+    /// Mints a session id with 128 random bits (hex, visible ASCII).
+    pub fn mint_id() -> String {
+        let mut bytes = [0u8; 16];
+        rand::rng().fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    }
+
+    fn build(
+        gw: Arc<Gateway>,
+        id: Option<String>,
+        era: Era,
+        version: String,
+        hello: ClientHello,
+        principal: Principal,
+    ) -> Arc<Self> {
+        let core = gw.core();
+        let slots = core
+            .federation
+            .servers()
+            .iter()
+            .enumerate()
+            .map(|(i, s)| LinkSlot::new(i, s.clone()))
+            .collect();
+        let (events_tx, events_rx) = mpsc::channel(256);
+        let session = Arc::new(Self {
+            id,
+            gw,
+            core,
+            era,
+            version,
+            hello,
+            principal,
+            slots,
+            events_tx,
+            out: Mutex::new(None),
+            inflight: Mutex::default(),
+            server_requests: Mutex::default(),
+            next_server_request: AtomicU64::new(0),
+            last_seen: Mutex::new(Instant::now()),
+        });
+        tokio::spawn(server_requests::pump_events(
+            Arc::downgrade(&session),
+            events_rx,
+        ));
+        session
+    }
+
+    /// The shared session for stateless (modern) requests.
+    pub(crate) fn stateless(gw: Arc<Gateway>) -> Arc<Self> {
+        Self::build(
+            gw,
+            None,
+            Era::Modern,
+            version::MODERN.into(),
+            ClientHello::bare(),
+            Principal::local(),
+        )
+    }
+
+    /// Handles a legacy `initialize`: opens a session, connects every upstream with the
+    /// client's capabilities, and answers with the merged capabilities.
+    pub async fn initialize(
+        gw: Arc<Gateway>,
+        request: &Message,
+        principal: Principal,
+        with_id: bool,
+    ) -> Opened {
+        let params = request.params().cloned().unwrap_or_default();
+        let requested = params
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .unwrap_or(version::LATEST_LEGACY);
+        let negotiated = version::negotiate_legacy(requested).to_owned();
+        let hello = ClientHello {
+            version: negotiated.clone(),
+            capabilities: params
+                .get("capabilities")
+                .cloned()
+                .unwrap_or_else(|| json!({})),
+        };
+        let id = with_id.then(Self::mint_id);
+        let session = Self::build(gw, id, Era::Legacy, negotiated.clone(), hello, principal);
+        session.connect_all().await;
+        let mut result = session.merged_server_description().await;
+        result.insert("protocolVersion".into(), Value::from(negotiated));
+        let rid = request.id().unwrap_or(RequestId::Number(0));
+        Opened {
+            response: Message::result(rid, Value::Object(result)),
+            session,
+        }
+    }
+
+    /// The session id (legacy HTTP sessions only).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    /// The client's era.
+    pub fn era(&self) -> Era {
+        self.era
+    }
+
+    /// The negotiated protocol version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    /// The principal that opened the session.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Time since the client last used the session.
+    pub fn idle_for(&self) -> Duration {
+        lock(&self.last_seen).elapsed()
+    }
+
+    /// Sets where unsolicited messages for the client go (GET stream, `/sse`, stdout).
+    /// Returns false when another stream already holds it.
+    pub fn attach_stream(&self, sink: ClientSink) -> bool {
+        let mut out = lock(&self.out);
+        if out.as_ref().is_some_and(|s| !s.is_closed()) {
+            return false;
+        }
+        *out = Some(sink);
+        true
+    }
+
+    fn unsolicited_sink(&self) -> Option<ClientSink> {
+        lock(&self.out).clone().filter(|s| !s.is_closed())
+    }
+
+    /// Connects every upstream concurrently; failures are logged and retried on use.
+    pub(crate) async fn connect_all(&self) {
+        let tasks = self.slots.iter().map(|slot| async move {
+            if let Err(e) = slot.link(&self.gw, &self.hello, &self.events_tx).await {
+                warn!(server = %slot.spec.name, error = %e, "Upstream not connected.");
+            }
+        });
+        futures::future::join_all(tasks).await;
+    }
+
+    /// `capabilities`, `serverInfo` and `instructions` for `initialize` and `server/discover`.
+    pub(crate) async fn merged_server_description(&self) -> Map<String, Value> {
+        let mut caps = Map::new();
+        let mut instructions = Vec::new();
+        for slot in &self.slots {
+            let Some(link) = slot.current().await else {
+                continue;
+            };
+            merge_capabilities(&mut caps, link.capabilities());
+            if let Some(text) = link.instructions() {
+                instructions.push(format!("[{}] {}", slot.spec.name, text));
+            }
+        }
+        let mut out = Map::new();
+        out.insert("capabilities".into(), Value::Object(caps));
+        out.insert("serverInfo".into(), json!({ "name": "sallyport", "title": "Sallyport MCP gateway", "version": env!("CARGO_PKG_VERSION") }));
+        if !instructions.is_empty() {
+            out.insert("instructions".into(), Value::from(instructions.join("\n")));
+        }
+        out
+    }
+
+    /// Handles one message from the client. Requests are answered on `reply`; notifications
+    /// and responses need none.
+    pub async fn handle(self: &Arc<Self>, msg: Message, principal: &Principal, reply: ClientSink) {
+        *lock(&self.last_seen) = Instant::now();
+        match msg.kind() {
+            MessageKind::Request => self.handle_request(msg, principal, reply).await,
+            MessageKind::Notification => self.handle_notification(msg, principal).await,
+            MessageKind::Result | MessageKind::Error => {
+                self.answer_server_request(msg, principal).await
+            }
+        }
+    }
+
+    async fn handle_request(
+        self: &Arc<Self>,
+        msg: Message,
+        principal: &Principal,
+        reply: ClientSink,
+    ) {
+        let Some(id) = msg.id() else { return };
+        let cancel = CancellationToken::new();
+        let duplicate = {
+            let mut inflight = lock(&self.inflight);
+            let duplicate = inflight.contains_key(&id);
+            if !duplicate {
+                inflight.insert(
+                    id.clone(),
+                    Inflight {
+                        server: None,
+                        link_id: None,
+                        reply: reply.clone(),
+                        cancel: cancel.clone(),
+                    },
+                );
+            }
+            duplicate
+        };
+        if duplicate {
+            let denial = Denial::client(
+                DenyCode::DuplicateRequestId,
+                format!("request id {id} is already in use by a request in flight; use a new id"),
+            );
+            self.refuse(&msg, principal, "session", &denial, &reply)
+                .await;
+            return;
+        }
+        route::route_request(self, msg, principal, &reply, &cancel).await;
+        lock(&self.inflight).remove(&id);
+    }
+
+    async fn handle_notification(&self, msg: Message, principal: &Principal) {
+        let ex = self.exchange(Direction::ClientToServer, &msg, principal);
+        if !self.core.relay.inspect(&ex).is_allowed() {
+            return;
+        }
+        match msg.method() {
+            Some("notifications/cancelled") => {
+                let target = msg
+                    .params()
+                    .and_then(|p| p.get("requestId"))
+                    .and_then(RequestId::from_value);
+                let entry = target.and_then(|t| lock(&self.inflight).get(&t).cloned());
+                if let Some(e) = entry {
+                    e.cancel.cancel();
+                }
+            }
+            Some("notifications/roots/list_changed") => self.broadcast_notification(&msg).await,
+            Some("notifications/initialized") | Some(_) | None => {
+                debug!(
+                    method = msg.method(),
+                    "Client notification consumed by the gateway."
+                );
+            }
+        }
+    }
+
+    async fn broadcast_notification(&self, msg: &Message) {
+        for slot in &self.slots {
+            if let Some(link) = slot.current().await {
+                let _ = link.notify(msg.clone()).await;
+            }
+        }
+    }
+
+    /// Runs the chain on a refusal decided outside it and answers the client.
+    pub(crate) async fn refuse(
+        &self,
+        msg: &Message,
+        principal: &Principal,
+        stage: &'static str,
+        denial: &Denial,
+        reply: &ClientSink,
+    ) {
+        let ex = self.exchange(Direction::ClientToServer, msg, principal);
+        self.core.relay.record_denial(&ex, stage, denial);
+        if msg.kind() == MessageKind::Request {
+            let _ = reply.send(denial.to_error(msg.id())).await;
+        }
+    }
+
+    pub(crate) fn exchange<'a>(
+        &'a self,
+        direction: Direction,
+        msg: &'a Message,
+        principal: &'a Principal,
+    ) -> Exchange<'a> {
+        let mut ex = Exchange::new(direction, msg, principal, self.era);
+        ex.session_id = self.id.as_deref();
+        ex
+    }
+
+    /// Ends the session: closes every upstream connection.
+    pub async fn close(&self) {
+        for slot in &self.slots {
+            slot.shutdown().await;
+        }
+        let inflight: Vec<Inflight> = lock(&self.inflight).drain().map(|(_, v)| v).collect();
+        for i in inflight {
+            i.cancel.cancel();
+        }
+    }
+}
+
+/// Union of upstream capabilities: a feature is offered when any upstream offers it;
+/// `listChanged`/`subscribe` are true when any upstream's is.
+fn merge_capabilities(into: &mut Map<String, Value>, from: &Value) {
+    let Some(from) = from.as_object() else { return };
+    for key in ["tools", "prompts", "resources", "logging", "completions"] {
+        let Some(v) = from.get(key) else { continue };
+        let entry = into.entry(key).or_insert_with(|| json!({}));
+        if let (Some(dst), Some(src)) = (entry.as_object_mut(), v.as_object()) {
+            for flag in ["listChanged", "subscribe"] {
+                if src.get(flag).and_then(Value::as_bool) == Some(true) {
+                    dst.insert(flag.into(), Value::Bool(true));
+                }
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
