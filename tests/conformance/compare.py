@@ -3,6 +3,7 @@
 
 Usage:
     compare.py DIRECT_DIR GATEWAY_DIR EXPECTED_FAILURES_YML [--strict]
+    compare.py --baseline RUN_DIR BASELINE_YML [--strict]
 
 DIRECT_DIR / GATEWAY_DIR are either a label directory written by run.sh
 (results/conformance/LABEL, containing one sub-directory per protocol revision)
@@ -23,6 +24,11 @@ Expected-failures file (same entry syntax as the conformance CLI's --expected-fa
 
 Every entry should carry a `# reason` comment. Entries that excuse nothing are reported as
 stale (and fail the comparison with --strict).
+
+Baseline mode (--baseline): judge one run on its own: every FAILURE must be excused by
+BASELINE_YML (same syntax), e.g. tests/conformance/fixture-baseline.yml for the direct run
+against our fixture. Prints `baseline LABEL VERSION: N passed, N failed, N excused` per
+revision, where `failed` counts only unexcused failures.
 
 Exit status: 0 no unexcused regressions, 1 regressions, 2 usage/input errors.
 Standard library only.
@@ -90,9 +96,53 @@ def by_check(summary: dict) -> dict[tuple[str, str], list[str]]:
     return out
 
 
+def baseline_main(run_dir: str, baseline_path: str, strict: bool) -> int:
+    try:
+        expected = parse_expected(baseline_path)
+    except ValueError as exc:
+        print(f"compare: {exc}", file=sys.stderr)
+        return 2
+    runs = load_runs(run_dir)
+    if not runs:
+        print(f"compare: no summary.json under {run_dir}", file=sys.stderr)
+        return 2
+    used: set[tuple[str, str]] = set()
+    unexcused_total = 0
+    for version, s in sorted(runs.items()):
+        allowed = [("server", e) for e in expected.get("server", [])] + [(version, e) for e in expected.get(version, [])]
+        unexcused: list[str] = []
+        excused = 0
+        for (scenario, cid), statuses in sorted(by_check(s).items()):
+            n_fail = statuses.count("FAILURE")
+            if not n_fail:
+                continue
+            hits = [(sect, e) for sect, e in allowed if e in (scenario, f"{scenario}:{cid}")]
+            if hits:
+                used.update(hits)
+                excused += n_fail
+            else:
+                unexcused.append(f"{scenario}:{cid}")
+                unexcused_total += n_fail
+        failed = sum(1 for c in s["checks"] if c["status"] == "FAILURE") - excused
+        print(f"baseline {s['label']} {version}: {s['passed']} passed, {failed} failed, {excused} excused")
+        for u in unexcused:
+            print(f"  UNEXPECTED FAILURE: {u}")
+    stale = [f"{sect}: {e}" for sect, entries in expected.items() for e in entries if (sect, e) not in used and (sect == "server" or sect in runs)]
+    for st in stale:
+        print(f"  stale baseline entry (now passing or absent): {st}")
+    if strict:
+        unexcused_total += len(stale)
+    return 1 if unexcused_total else 0
+
+
 def main(argv: list[str]) -> int:
     args = [a for a in argv[1:] if not a.startswith("--")]
     strict = "--strict" in argv[1:]
+    if "--baseline" in argv[1:]:
+        if len(args) != 2:
+            print(__doc__, file=sys.stderr)
+            return 2
+        return baseline_main(args[0], args[1], strict)
     if len(args) != 3:
         print(__doc__, file=sys.stderr)
         return 2

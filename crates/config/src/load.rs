@@ -6,6 +6,7 @@ use std::io::Read;
 use std::path::Path;
 
 use serde::Deserialize;
+use serde_saphyr::budget::BudgetBreach;
 use serde_saphyr::{DefaultMessageFormatter, MessageFormatter};
 
 use crate::error::{ConfigError, ConfigErrors, Location};
@@ -66,6 +67,12 @@ pub fn load_str_with_env(
         });
         ConfigErrors(errors.collect())
     })?;
+    if is_blank(&interpolated.text) {
+        return Err(single(
+            origin,
+            "the configuration is empty; it needs at least `servers:`".to_owned(),
+        ));
+    }
     let config = parse(&interpolated, origin).map_err(|error| ConfigErrors(vec![error]))?;
     let issues = validate::check(&config);
     if issues.is_empty() {
@@ -127,11 +134,11 @@ pub(crate) fn yaml_options() -> serde_saphyr::Options {
         max_anchors: 1_000,
         max_merge_keys: 1_000,
         max_total_scalar_bytes: MAX_CONFIG_BYTES,
-        max_recorded_anchor_events: 100_000,
+        max_recorded_anchor_events: 20_000,
         max_recorded_anchor_bytes: MAX_CONFIG_BYTES,
     };
     let alias_limits = serde_saphyr::alias_limits! {
-        max_total_replayed_events: 100_000,
+        max_total_replayed_events: 20_000,
         max_replay_stack_depth: 16,
         max_alias_expansions_per_anchor: 1_000,
     };
@@ -230,6 +237,14 @@ fn message(error: &serde_saphyr::Error, secret_on_line: bool) -> String {
         )
         .into(),
         E::DuplicateMappingKey { .. } => "duplicate key".into(),
+        E::Budget {
+            breach: BudgetBreach::Documents { .. },
+            ..
+        } => "a configuration is a single YAML document; remove the `---` separator".into(),
+        E::Budget { breach, .. } => {
+            format!("YAML exceeds the parser's safety limits for a configuration ({breach:?})")
+                .into()
+        }
         E::InvalidScalar { ty, .. } => format!("expected a value of type {ty}").into(),
         E::SerdeInvalidType { expected, .. } | E::SerdeInvalidValue { expected, .. }
             if secret_on_line =>
@@ -275,6 +290,14 @@ fn read_capped(path: &Path) -> Result<String, String> {
         ));
     }
     String::from_utf8(bytes).map_err(|_| "configuration is not valid UTF-8".to_owned())
+}
+
+/// Whether `text` holds nothing but blank lines, comments and document markers.
+fn is_blank(text: &str) -> bool {
+    text.lines().all(|line| {
+        let line = line.trim();
+        line.is_empty() || line.starts_with('#') || line == "---" || line == "..."
+    })
 }
 
 fn single(origin: &str, message: String) -> ConfigErrors {

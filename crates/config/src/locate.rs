@@ -211,3 +211,46 @@ impl<'de> Deserialize<'de> for Key {
         deserializer.deserialize_any(KeyVisitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(line: usize, column: usize) -> Option<Location> {
+        Some(Location { line, column })
+    }
+
+    #[test]
+    fn finds_paths_and_falls_back_to_ancestors() {
+        let index = LocationIndex::build(
+            "servers:\n  - name: a\n    stdio: { command: x, args: [p, q] }\n  - name: b\n",
+        );
+        assert_eq!(index.find("servers[0].name"), at(2, 11));
+        assert_eq!(index.find("servers[0].stdio.args[1]"), at(3, 36));
+        assert_eq!(index.find("servers[1]"), at(4, 5));
+        assert_eq!(
+            index.find("servers[1].http.url"),
+            at(4, 5),
+            "missing: the parent"
+        );
+        assert_eq!(
+            index.find("listen.http"),
+            at(1, 1),
+            "missing section: the document"
+        );
+    }
+
+    #[test]
+    fn hostile_documents_give_an_empty_index() {
+        let deep = format!("a: {}{}\n", "[".repeat(100), "]".repeat(100));
+        assert!(LocationIndex::build(&deep).0.is_empty());
+
+        let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let p = i - 1;
+            let refs = vec![format!("*a{p}"); 10].join(", ");
+            bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        assert!(LocationIndex::build(&bomb).0.is_empty());
+    }
+}

@@ -438,22 +438,40 @@ fn interpolated_secrets_never_reach_error_messages() {
 }
 
 #[test]
-fn yaml_budgets_stop_alias_bombs_and_deep_nesting() {
-    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
-    for i in 1..12 {
-        let p = i - 1;
-        bomb.push_str(&format!(
-            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
-        ));
-    }
-    bomb.push_str("servers: []\n");
+fn yaml_budgets_stop_alias_bombs_and_oversized_input() {
+    // Every alias replays the anchored server, whose `allow` list replays 200 more.
+    let items = vec!["t"; 200].join(", ");
+    let mut bomb = format!(
+        "servers:\n  - &s\n    name: a\n    stdio: {{ command: x }}\n    tools: {{ allow: [{items}] }}\n"
+    );
+    bomb.push_str(&"  - *s\n".repeat(5_000));
     let found = errors(&bomb, &[]);
-    assert_eq!(found.len(), 1);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].message.contains("alias"), "{}", found[0]);
 
-    let deep = format!("servers: {}{}\n", "[".repeat(200), "]".repeat(200));
-    let found = errors(&deep, &[]);
-    assert_eq!(found.len(), 1);
+    let two_documents = "servers: []\n---\nservers: []\n";
+    assert_eq!(
+        simplify(&errors(two_documents, &[])),
+        [(
+            "",
+            2,
+            1,
+            "a configuration is a single YAML document; remove the `---` separator"
+        )]
+    );
 
     let huge = "#".repeat(sallyport_config::MAX_CONFIG_BYTES + 1);
-    assert!(errors(&huge, &[])[0].message.contains("larger than"));
+    assert_eq!(
+        simplify(&errors(&huge, &[])),
+        [("", 0, 0, "configuration is larger than 1048576 bytes")]
+    );
+    assert_eq!(
+        simplify(&errors("# nothing here\n", &[])),
+        [(
+            "",
+            0,
+            0,
+            "the configuration is empty; it needs at least `servers:`"
+        )]
+    );
 }

@@ -137,7 +137,7 @@ impl MetaError {
     }
 }
 
-/// Decode a header value that may be "=?base64?<b64>?=" (UTF-8 inside); plain values returned as-is.
+/// Decode a header value that may be `"=?base64?<b64>?="` (UTF-8 inside); plain values returned as-is.
 ///
 /// A plain value must consist of visible ASCII, space and tab, as HTTP allows; anything else,
 /// or a sentinel whose content is not Base64 of UTF-8, is [`HeaderError::BadEncoding`] naming
@@ -232,10 +232,10 @@ pub fn validate_modern_headers(
         .params_meta()
         .and_then(|meta| meta.get(version::META_PROTOCOL_VERSION))
         .and_then(Value::as_str);
-    if let (Some(header), Some(body)) = (version, body_version) {
-        if header != body {
-            return Err(mismatch(VERSION_HEADER, header, body));
-        }
+    if let (Some(header), Some(body)) = (version, body_version)
+        && header != body
+    {
+        return Err(mismatch(VERSION_HEADER, header, body));
     }
     Ok(())
 }

@@ -2,11 +2,13 @@
 //!
 //! The decoder follows the WHATWG "event stream" parsing rules
 //! (<https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation>)
-//! with two deliberate differences for a gateway that relays events rather than displaying
+//! with three deliberate differences for a gateway that relays events rather than displaying
 //! them:
 //!
 //! - A block with no `data` line is still dispatched when it sets an `id` (the MCP "priming"
 //!   event) or a `retry`, so the relay can forward them; a block with none of the three is not.
+//! - [`SseEvent::id`] is the `id` set in that event's own block, not the "last event ID" that
+//!   a browser carries over, so re-encoding reproduces the stream.
 //! - Invalid UTF-8 is an error instead of being replaced with U+FFFD, and memory is bounded:
 //!   an event larger than the configured limit is an error and is skipped.
 //!

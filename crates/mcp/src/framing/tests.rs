@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a panic is a test failure"
+)]
+
 use proptest::prelude::*;
 use serde_json::json;
 

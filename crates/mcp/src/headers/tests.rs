@@ -1,3 +1,9 @@
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a panic is a test failure"
+)]
+
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -97,7 +103,13 @@ fn validates_modern_headers() {
         body_value: b.into(),
     };
     let v = Some("2026-07-28");
-    let cases: Vec<(&str, &Message, [Option<&str>; 3], Result<(), HeaderError>)> = vec![
+    type Case<'a> = (
+        &'a str,
+        &'a Message,
+        [Option<&'a str>; 3],
+        Result<(), HeaderError>,
+    );
+    let cases: Vec<Case<'_>> = vec![
         (
             "all match",
             &call,

