@@ -157,9 +157,6 @@ class Recorder:
         root = getattr(message, "root", message)
         self.notifications.append({"method": getattr(root, "method", type(root).__name__), "params": dump(getattr(root, "params", None))})
 
-    async def on_log(self, params: types.LoggingMessageNotificationParams) -> None:
-        self.notifications.append({"method": "notifications/message", "params": dump(params)})
-
 
 def parse_cli(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
@@ -172,7 +169,7 @@ def parse_cli(argv: list[str]) -> argparse.Namespace:
     target.add_argument("--url")
     target.add_argument("--sse")
     target.add_argument("--stdio")
-    p.add_argument("--mode", default="auto")
+    p.add_argument("--mode", default="auto", choices=["legacy", "auto", "2026-07-28"])
     p.add_argument("--header", action="append", default=[])
     p.add_argument("--bearer")
     p.add_argument("--env", action="append", default=[])

@@ -161,6 +161,11 @@ fn expand(
         Some((name, default)) => (name, Some(default)),
         None => (inner, None),
     };
+    if default.is_some_and(|default| default.contains("${")) {
+        return Err(format!(
+            "nested `${{` in the default of `${{{name}:-…}}` is not supported"
+        ));
+    }
     if !is_var_name(name) {
         return Err(format!(
             "invalid variable reference `${{{inner}}}`: use `${{NAME}}` or \

@@ -47,7 +47,7 @@ fn expands_variables_defaults_and_escapes() {
 
 #[test]
 fn reports_every_problem_with_its_location() {
-    let text = "a: ${NOPE}\nb: [${X}, ${TOKEN}, ${ALSO_NOPE:-ok}, ${AGAIN}]\nc: ${bad-name}\nd: ${OPEN\ne: ${ML}";
+    let text = "a: ${NOPE}\nb: [${X}, ${TOKEN}, ${ALSO_NOPE:-ok}, ${AGAIN}]\nc: ${bad-name}\nd: ${OPEN\ne: ${ML}\nf: ${A:-${B}}";
     let found = problems(text);
     let expected = vec![
         (
@@ -73,6 +73,10 @@ fn reports_every_problem_with_its_location() {
         (
             at(5, 4),
             "environment variable `ML` contains a line break, which is not supported",
+        ),
+        (
+            at(6, 4),
+            "nested `${` in the default of `${A:-…}` is not supported",
         ),
     ];
     let found: Vec<(Location, &str)> = found.iter().map(|(l, m)| (*l, m.as_str())).collect();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use sallyport_mcp::framing::{LineDecoder, encode_line};
 use sallyport_mcp::version::{self, Era};
-use sallyport_mcp::{Message, MessageKind, parse_message};
+use sallyport_mcp::{EnvelopeError, Message, MessageKind, RequestId, parse_message};
 use sallyport_pipeline::{Denial, DenyCode, Direction, Exchange, Principal};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
@@ -42,13 +42,15 @@ where
             break;
         }
         for line in decoder.feed(&buf[..n]) {
-            let msg = match line
-                .map_err(|e| e.to_string())
-                .and_then(|l| parse_message(&l, &core.limits).map_err(|e| e.to_string()))
-            {
+            let parsed = match line {
+                Ok(l) => parse_message(&l, &core.limits)
+                    .map_err(|e| (envelope_code(&e), e.to_string(), e.id())),
+                Err(e) => Err((DenyCode::MessageTooLarge, e.to_string(), None)),
+            };
+            let msg = match parsed {
                 Ok(m) => m,
-                Err(reason) => {
-                    refuse_line(&gw, &reason, &out_tx).await;
+                Err((code, reason, id)) => {
+                    refuse_line(&gw, code, &reason, id, &out_tx).await;
                     continue;
                 }
             };
@@ -103,12 +105,24 @@ async fn handle_line(
     session
 }
 
-async fn refuse_line(gw: &Gateway, reason: &str, out: &mpsc::Sender<Message>) {
+/// The deny code for an envelope error (shared with the HTTP edge).
+pub(crate) fn envelope_code(e: &EnvelopeError) -> DenyCode {
+    match e {
+        EnvelopeError::TooLarge { .. } => DenyCode::MessageTooLarge,
+        EnvelopeError::Json(_) | EnvelopeError::TooDeep { .. } => DenyCode::ParseError,
+        _ => DenyCode::InvalidMessage,
+    }
+}
+
+async fn refuse_line(
+    gw: &Gateway,
+    code: DenyCode,
+    reason: &str,
+    id: Option<RequestId>,
+    out: &mpsc::Sender<Message>,
+) {
     let core = gw.core();
-    let denial = Denial::client(
-        DenyCode::InvalidMessage,
-        format!("invalid message line: {reason}"),
-    );
+    let denial = Denial::client(code, format!("invalid message line: {reason}"));
     let placeholder = Message::notification("", None);
     let principal = Principal::local();
     let ex = Exchange::new(
@@ -118,5 +132,5 @@ async fn refuse_line(gw: &Gateway, reason: &str, out: &mpsc::Sender<Message>) {
         Era::Legacy,
     );
     core.relay.record_denial(&ex, "envelope", &denial);
-    let _ = out.send(denial.to_error(None)).await;
+    let _ = out.send(denial.to_error(id)).await;
 }
