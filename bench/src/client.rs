@@ -30,7 +30,10 @@ pub fn http_client() -> HttpClient {
 }
 
 /// Sends `req` and returns the status and the whole body.
-pub async fn send(client: &HttpClient, req: Request<Full<Bytes>>) -> anyhow::Result<(StatusCode, http::HeaderMap, Bytes)> {
+pub async fn send(
+    client: &HttpClient,
+    req: Request<Full<Bytes>>,
+) -> anyhow::Result<(StatusCode, http::HeaderMap, Bytes)> {
     let resp = tokio::time::timeout(REQUEST_TIMEOUT, client.request(req))
         .await
         .context("timed out")??;
@@ -49,14 +52,21 @@ pub async fn open(client: &HttpClient, mut endpoint: Endpoint) -> anyhow::Result
         return Ok(endpoint);
     }
     let (status, headers, body) = send(client, endpoint.initialize()).await?;
-    let session = headers
-        .get("mcp-session-id")
-        .cloned()
-        .with_context(|| format!("initialize at {} gave no session id: HTTP {status} {}", endpoint.uri, String::from_utf8_lossy(&body)))?;
+    let session = headers.get("mcp-session-id").cloned().with_context(|| {
+        format!(
+            "initialize at {} gave no session id: HTTP {status} {}",
+            endpoint.uri,
+            String::from_utf8_lossy(&body)
+        )
+    })?;
     endpoint.session = Some(session);
     let (status, _, body) = send(client, endpoint.initialized()).await?;
     if !status.is_success() {
-        bail!("notifications/initialized at {} refused: HTTP {status} {}", endpoint.uri, String::from_utf8_lossy(&body));
+        bail!(
+            "notifications/initialized at {} refused: HTTP {status} {}",
+            endpoint.uri,
+            String::from_utf8_lossy(&body)
+        );
     }
     Ok(endpoint)
 }
@@ -102,7 +112,9 @@ impl Driver {
         match self.op {
             Op::Call => {
                 let t = &self.targets[(id as usize) % self.targets.len()];
-                checked(&self.client, t.endpoint.call(id, &t.tool)).await.map(drop)
+                checked(&self.client, t.endpoint.call(id, &t.tool))
+                    .await
+                    .map(drop)
             }
             Op::List if self.fan_out => {
                 let all = self
@@ -133,7 +145,11 @@ impl Driver {
                 Ok(self.targets.len())
             }
             Op::List => {
-                let targets = if self.fan_out { &self.targets[..] } else { &self.targets[..1] };
+                let targets = if self.fan_out {
+                    &self.targets[..]
+                } else {
+                    &self.targets[..1]
+                };
                 let mut total = 0;
                 for t in targets {
                     let v = answer(&self.client, t.endpoint.list(id)).await?;

@@ -43,7 +43,9 @@ impl Gateway {
                 binary.display()
             );
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("sallyport.yaml");
         std::fs::write(&config, config_yaml(port, upstreams, era))?;
@@ -76,7 +78,10 @@ impl Gateway {
                 bail!("the gateway exited ({status}): {}", self.stderr_tail());
             }
             let req = http::Request::get(uri.clone()).body(Default::default())?;
-            if send(client, req).await.is_ok_and(|(s, _, _)| s.is_success()) {
+            if send(client, req)
+                .await
+                .is_ok_and(|(s, _, _)| s.is_success())
+            {
                 return Ok(());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -139,6 +144,9 @@ impl Memory {
     }
 }
 
+/// Clock ticks per second in `/proc/PID/stat`: `USER_HZ`, 100 on every Linux ABI we run on.
+const USER_HZ: u64 = 100;
+
 /// User plus system CPU time of `pid` (`/proc/PID/stat` fields 14 and 15).
 pub fn cpu_time(pid: u32) -> Option<Duration> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -146,11 +154,7 @@ pub fn cpu_time(pid: u32) -> Option<Duration> {
     let rest = &stat[stat.rfind(')')? + 2..];
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
-        .ok()
-        .flatten()
-        .unwrap_or(100) as u64;
-    Some(Duration::from_nanos(ticks * 1_000_000_000 / hz.max(1)))
+    Some(Duration::from_nanos(ticks * 1_000_000_000 / USER_HZ))
 }
 
 fn config_yaml(port: u16, upstreams: &[String], era: Era) -> String {

@@ -38,7 +38,10 @@ impl Measured {
     }
 }
 
-#[expect(clippy::expect_used, reason = "the bounds are constants that hdrhistogram accepts")]
+#[expect(
+    clippy::expect_used,
+    reason = "the bounds are constants that hdrhistogram accepts"
+)]
 fn new_hist() -> Histogram<u64> {
     // 1 ns .. 60 s at 3 significant digits.
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
@@ -54,7 +57,10 @@ struct Tally {
 impl Tally {
     fn fail(&self, why: String) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        let mut first = self.first_error.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut first = self
+            .first_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         first.get_or_insert(why);
     }
 }
@@ -90,8 +96,12 @@ pub async fn open_loop(driver: Arc<Driver>, rate: u64, duration: Duration) -> Me
                     continue;
                 }
                 in_flight.fetch_add(1, Ordering::Relaxed);
-                let (driver, tally, hist, in_flight) =
-                    (driver.clone(), tally.clone(), hist.clone(), in_flight.clone());
+                let (driver, tally, hist, in_flight) = (
+                    driver.clone(),
+                    tally.clone(),
+                    hist.clone(),
+                    in_flight.clone(),
+                );
                 handle.spawn(async move {
                     match driver.one().await {
                         Ok(()) => {
@@ -112,7 +122,10 @@ pub async fn open_loop(driver: Arc<Driver>, rate: u64, duration: Duration) -> Me
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let elapsed = start.elapsed();
-    let hist = hist.lock().map(|h| h.clone()).unwrap_or_else(|_| new_hist());
+    let hist = hist
+        .lock()
+        .map(|h| h.clone())
+        .unwrap_or_else(|_| new_hist());
     finish(hist, &tally, elapsed)
 }
 
@@ -155,11 +168,7 @@ fn finish(hist: Histogram<u64>, tally: &Tally, elapsed: Duration) -> Measured {
         hist,
         ok: tally.ok.load(Ordering::Relaxed),
         errors: tally.errors.load(Ordering::Relaxed),
-        first_error: tally
-            .first_error
-            .lock()
-            .ok()
-            .and_then(|mut f| f.take()),
+        first_error: tally.first_error.lock().ok().and_then(|mut f| f.take()),
         elapsed,
     }
 }

@@ -158,7 +158,14 @@ async fn run_group(
     outcome: &mut Outcome,
 ) -> anyhow::Result<()> {
     let n = urls.len();
-    let gw = Gateway::start(&settings.gateway_bin, urls, era, &settings.access_log, client).await?;
+    let gw = Gateway::start(
+        &settings.gateway_bin,
+        urls,
+        era,
+        &settings.access_log,
+        client,
+    )
+    .await?;
     outcome.idle.push(Idle {
         upstreams: n,
         era,
@@ -186,8 +193,14 @@ async fn run_group(
             })
             .collect();
         let drivers = [
-            (Path::Direct, Arc::new(Driver::new(client.clone(), op, direct_targets, true))),
-            (Path::Gateway, Arc::new(Driver::new(client.clone(), op, gateway_targets, false))),
+            (
+                Path::Direct,
+                Arc::new(Driver::new(client.clone(), op, direct_targets, true)),
+            ),
+            (
+                Path::Gateway,
+                Arc::new(Driver::new(client.clone(), op, gateway_targets, false)),
+            ),
         ];
         let direct_count = drivers[0].1.preflight().await.context("direct preflight")?;
         let gateway_count = drivers[1]

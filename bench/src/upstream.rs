@@ -25,7 +25,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
-use crate::wire::{LATEST_LEGACY, MODERN, META_PROTOCOL_VERSION};
+use crate::wire::{LATEST_LEGACY, MODERN};
 
 /// Largest request body the upstream reads.
 const MAX_BODY: usize = 1 << 20;
@@ -143,10 +143,15 @@ impl State {
             if let Err(why) = check_modern_headers(headers, method, params.name.as_deref()) {
                 return rpc_error(StatusCode::BAD_REQUEST, id, -32020, why);
             }
-        } else if method != "initialize" && method != "server/discover" {
-            if headers.get("mcp-session-id").is_none() {
-                return rpc_error(StatusCode::BAD_REQUEST, id, -32600, "missing Mcp-Session-Id");
-            }
+        } else if !matches!(method, "initialize" | "server/discover")
+            && headers.get("mcp-session-id").is_none()
+        {
+            return rpc_error(
+                StatusCode::BAD_REQUEST,
+                id,
+                -32600,
+                "missing Mcp-Session-Id",
+            );
         }
         match method {
             "initialize" => self.initialize(id, params.protocol_version.as_deref()),

@@ -10,8 +10,6 @@ use http_body_util::Full;
 pub const MODERN: &str = "2026-07-28";
 /// The newest handshake-era protocol version.
 pub const LATEST_LEGACY: &str = "2025-11-25";
-/// The `_meta` key carrying the protocol version of a modern request.
-pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 
 /// The `_meta` every modern request carries.
 const MODERN_META: &str = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{},"io.modelcontextprotocol/clientInfo":{"name":"sallyport-bench","version":"0.1.0"}}"#;

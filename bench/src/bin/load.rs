@@ -40,7 +40,12 @@ struct Args {
     #[arg(long, value_delimiter = ',', default_value = "1,4")]
     upstreams: Vec<usize>,
     /// Client eras to run, comma-separated.
-    #[arg(long, value_enum, value_delimiter = ',', default_value = "legacy,modern")]
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "legacy,modern"
+    )]
     eras: Vec<Era>,
     /// Methods to run, comma-separated.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "call,list")]

@@ -144,6 +144,7 @@ impl Session {
             .unwrap_or(version::LATEST_LEGACY);
         let negotiated = version::negotiate_legacy(requested).to_owned();
         let hello = ClientHello {
+            era: Era::Legacy,
             version: negotiated.clone(),
             capabilities: params
                 .get("capabilities")

@@ -411,7 +411,15 @@ async fn route_incoming(
             }
         }
         MessageKind::Notification => {
-            let _ = events.send(LinkEvent::Notification(msg)).await;
+            // Logging and other notifications sent on a request's own stream go with it.
+            match related.and_then(|id| pending.sender_for(id)) {
+                Some(tx) => {
+                    let _ = tx.send(msg).await;
+                }
+                None => {
+                    let _ = events.send(LinkEvent::Notification(msg)).await;
+                }
+            }
         }
         MessageKind::Request => {
             let _ = events.send(LinkEvent::ServerRequest { msg, related }).await;

@@ -14,36 +14,59 @@ use serde_json::Value;
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// The `sallyport` binary built next to this test.
 pub fn sallyport_bin() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap();
-    let dir = if dir.ends_with("deps") { dir.parent().unwrap() } else { dir };
+    let dir = if dir.ends_with("deps") {
+        dir.parent().unwrap()
+    } else {
+        dir
+    };
     let bin = dir.join("sallyport");
-    assert!(bin.exists(), "{} not found: build it with `cargo build -p sallyport` (cargo test --workspace does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} not found: build it with `cargo build -p sallyport` (cargo test --workspace does)",
+        bin.display()
+    );
     bin
 }
 
 /// The Python interpreter of the test venv.
 pub fn python() -> PathBuf {
     let p = repo_root().join(".venv/bin/python");
-    assert!(p.exists(), "{} missing: run `bash scripts/setup-test-env.sh` first", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run `bash scripts/setup-test-env.sh` first",
+        p.display()
+    );
     p
 }
 
 /// `tests/node/node_modules/.bin/<name>`.
 pub fn node_bin(name: &str) -> PathBuf {
     let p = repo_root().join("tests/node/node_modules/.bin").join(name);
-    assert!(p.exists(), "{} missing: run `bash scripts/setup-test-env.sh` first", p.display());
+    assert!(
+        p.exists(),
+        "{} missing: run `bash scripts/setup-test-env.sh` first",
+        p.display()
+    );
     p
 }
 
 /// A free loopback port (bound then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running `sallyport serve`.
@@ -78,7 +101,13 @@ impl GatewayProc {
             .spawn()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
-        let gw = Self { child, base, config, access_log, _dir: dir };
+        let gw = Self {
+            child,
+            base,
+            config,
+            access_log,
+            _dir: dir,
+        };
         gw.wait_healthy().await;
         gw
     }
@@ -87,7 +116,12 @@ impl GatewayProc {
         let deadline = Instant::now() + Duration::from_secs(20);
         let client = reqwest::Client::new();
         while Instant::now() < deadline {
-            if client.get(format!("{}/healthz", self.base)).send().await.is_ok_and(|r| r.status().is_success()) {
+            if client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -103,7 +137,9 @@ impl GatewayProc {
     /// Every decision record written so far.
     pub fn decisions(&self) -> Vec<Value> {
         let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
-        text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect()
+        text.lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
     }
 
     /// Waits until a decision matching `pred` is logged.
@@ -113,7 +149,11 @@ impl GatewayProc {
             if let Some(d) = self.decisions().into_iter().find(|d| pred(d)) {
                 return d;
             }
-            assert!(Instant::now() < deadline, "no matching decision in {:?}", self.decisions());
+            assert!(
+                Instant::now() < deadline,
+                "no matching decision in {:?}",
+                self.decisions()
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
@@ -154,23 +194,41 @@ pub async fn py_client(args: &[&str]) -> ClientRun {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(stdout));
-    ClientRun { code: out.status.code().unwrap_or(-1), json, stderr: String::from_utf8_lossy(&out.stderr).to_string() }
+    ClientRun {
+        code: out.status.code().unwrap_or(-1),
+        json,
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
 }
 
 /// Asserts a client run succeeded, with its output on failure.
 pub fn ok(run: &ClientRun) -> &Value {
-    assert_eq!(run.code, 0, "client failed: {:#}\nstderr: {}", run.json, run.stderr);
+    assert_eq!(
+        run.code, 0,
+        "client failed: {:#}\nstderr: {}",
+        run.json, run.stderr
+    );
     &run.json
 }
 
 /// Names of the tools in a `list-tools` result.
 pub fn tool_names(json: &Value) -> Vec<String> {
-    json["result"]["tools"].as_array().map(|a| a.iter().filter_map(|t| t["name"].as_str().map(str::to_owned)).collect()).unwrap_or_default()
+    json["result"]["tools"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t["name"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The YAML for the demo server as a stdio child (this repo's own binary).
 pub fn demo_stdio_server(name: &str) -> String {
-    format!("  - name: {name}\n    stdio: {{ command: \"{}\", args: [\"demo-server\"] }}\n", sallyport_bin().display())
+    format!(
+        "  - name: {name}\n    stdio: {{ command: \"{}\", args: [\"demo-server\"] }}\n",
+        sallyport_bin().display()
+    )
 }
 
 /// The YAML for an HTTP upstream.

@@ -5,7 +5,11 @@ use sallyport_e2e::{GatewayProc, demo_stdio_server, http_server, ok, py_client, 
 
 async fn two_server_gateway() -> GatewayProc {
     let url = sallyport_demo::spawn_http().await.unwrap();
-    let servers = format!("servers:\n{}{}", http_server("notes", &url), demo_stdio_server("tools"));
+    let servers = format!(
+        "servers:\n{}{}",
+        http_server("notes", &url),
+        demo_stdio_server("tools")
+    );
     GatewayProc::start(&servers).await
 }
 
@@ -15,20 +19,43 @@ async fn python_client_lists_and_calls_tools_across_two_servers_in_both_eras() {
     for mode in ["legacy", "auto"] {
         let run = py_client(&["--url", &gw.mcp_url(), "--mode", mode, "list-tools"]).await;
         let names = tool_names(ok(&run));
-        assert!(names.contains(&"notes__add".to_owned()), "{mode}: {names:?}");
-        assert!(names.contains(&"tools__add".to_owned()), "{mode}: {names:?}");
-        assert!(!names.iter().any(|n| n == "add"), "names must be prefixed: {names:?}");
+        assert!(
+            names.contains(&"notes__add".to_owned()),
+            "{mode}: {names:?}"
+        );
+        assert!(
+            names.contains(&"tools__add".to_owned()),
+            "{mode}: {names:?}"
+        );
+        assert!(
+            !names.iter().any(|n| n == "add"),
+            "names must be prefixed: {names:?}"
+        );
 
         for server in ["notes", "tools"] {
             let tool = format!("{server}__add");
-            let run = py_client(&["--url", &gw.mcp_url(), "--mode", mode, "call-tool", &tool, r#"{"a":2,"b":40}"#]).await;
+            let run = py_client(&[
+                "--url",
+                &gw.mcp_url(),
+                "--mode",
+                mode,
+                "call-tool",
+                &tool,
+                r#"{"a":2,"b":40}"#,
+            ])
+            .await;
             let json = ok(&run);
-            assert_eq!(json["result"]["structuredContent"]["sum"], 42.0, "{mode} {server}: {json:#}");
+            assert_eq!(
+                json["result"]["structuredContent"]["sum"], 42.0,
+                "{mode} {server}: {json:#}"
+            );
         }
     }
     // Every exchange was decided and logged, in both eras.
-    gw.wait_decision(|d| d["era"] == "legacy" && d["tool"] == "add" && d["outcome"] == "allow").await;
-    gw.wait_decision(|d| d["era"] == "modern" && d["tool"] == "add" && d["outcome"] == "allow").await;
+    gw.wait_decision(|d| d["era"] == "legacy" && d["tool"] == "add" && d["outcome"] == "allow")
+        .await;
+    gw.wait_decision(|d| d["era"] == "modern" && d["tool"] == "add" && d["outcome"] == "allow")
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -37,18 +64,51 @@ async fn resources_and_prompts_are_federated_with_reversible_names() {
     for mode in ["legacy", "auto"] {
         let run = py_client(&["--url", &gw.mcp_url(), "--mode", mode, "list-resources"]).await;
         let json = ok(&run);
-        let uris: Vec<&str> = json["result"]["resources"].as_array().unwrap().iter().filter_map(|r| r["uri"].as_str()).collect();
-        assert!(uris.contains(&"notes+demo://readme") && uris.contains(&"tools+demo://readme"), "{uris:?}");
+        let uris: Vec<&str> = json["result"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r["uri"].as_str())
+            .collect();
+        assert!(
+            uris.contains(&"notes+demo://readme") && uris.contains(&"tools+demo://readme"),
+            "{uris:?}"
+        );
 
-        let run = py_client(&["--url", &gw.mcp_url(), "--mode", mode, "read-resource", "tools+demo://readme"]).await;
+        let run = py_client(&[
+            "--url",
+            &gw.mcp_url(),
+            "--mode",
+            mode,
+            "read-resource",
+            "tools+demo://readme",
+        ])
+        .await;
         let json = ok(&run);
         let content = &json["result"]["contents"][0];
-        assert_eq!(content["uri"], "tools+demo://readme", "URIs in results are exposed too: {json:#}");
+        assert_eq!(
+            content["uri"], "tools+demo://readme",
+            "URIs in results are exposed too: {json:#}"
+        );
         assert!(content["text"].as_str().unwrap().len() > 10);
 
-        let run = py_client(&["--url", &gw.mcp_url(), "--mode", mode, "get-prompt", "notes__summarize", r#"{"text":"a b c"}"#]).await;
+        let run = py_client(&[
+            "--url",
+            &gw.mcp_url(),
+            "--mode",
+            mode,
+            "get-prompt",
+            "notes__summarize",
+            r#"{"text":"a b c"}"#,
+        ])
+        .await;
         let json = ok(&run);
-        assert!(json["result"]["messages"].as_array().is_some_and(|m| !m.is_empty()), "{json:#}");
+        assert!(
+            json["result"]["messages"]
+                .as_array()
+                .is_some_and(|m| !m.is_empty()),
+            "{json:#}"
+        );
     }
 }
 
@@ -56,7 +116,16 @@ async fn resources_and_prompts_are_federated_with_reversible_names() {
 async fn unknown_tool_and_unknown_server_are_json_rpc_errors() {
     let gw = two_server_gateway().await;
     for name in ["notes__nope", "ghost__add", "add"] {
-        let run = py_client(&["--url", &gw.mcp_url(), "--mode", "legacy", "call-tool", name, "{}"]).await;
+        let run = py_client(&[
+            "--url",
+            &gw.mcp_url(),
+            "--mode",
+            "legacy",
+            "call-tool",
+            name,
+            "{}",
+        ])
+        .await;
         assert_ne!(run.code, 0, "{name} must fail");
         assert_eq!(run.json["error"]["code"], -32602, "{name}: {:#}", run.json);
     }

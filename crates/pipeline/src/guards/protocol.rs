@@ -35,10 +35,13 @@ impl Guard for ProtocolGuard {
         }
         let required = match (msg.kind(), msg.method()) {
             (MessageKind::Request, Some("tools/call" | "prompts/get")) => Some("name"),
-            (
-                MessageKind::Request,
-                Some("resources/read" | "resources/subscribe" | "resources/unsubscribe"),
-            ) => Some("uri"),
+            (MessageKind::Request, Some("resources/read")) => Some("uri"),
+            // Removed in 2026-07-28: left for the router to answer as unknown methods.
+            (MessageKind::Request, Some("resources/subscribe" | "resources/unsubscribe"))
+                if ex.era == Era::Legacy =>
+            {
+                Some("uri")
+            }
             _ => None,
         };
         if let Some(field) = required {

@@ -72,12 +72,26 @@ async fn target(s: &Session, msg: &Message) -> Target {
     let method = msg.method().unwrap_or_default();
     let fed = &s.core.federation;
     match method {
+        "initialize"
+        | "ping"
+        | "logging/setLevel"
+        | "resources/subscribe"
+        | "resources/unsubscribe"
+            if s.era == Era::Modern =>
+        {
+            // Removed in 2026-07-28: unknown methods, answered 404 + -32601.
+            Target::Refused(Denial::client(
+                DenyCode::MethodNotFound,
+                format!("Method not found: {method} does not exist in protocol version 2026-07-28"),
+            ))
+        }
         "ping" => Target::Local(Message::result(id(msg), json!({}))),
         "initialize" => Target::Refused(Denial::client(
             DenyCode::InvalidMessage,
             "the session is already initialized; start a new session to initialize again",
         )),
         "server/discover" => {
+            s.connect_all().await;
             let mut d = s.merged_server_description().await;
             d.insert("supportedVersions".into(), json!(version::ALL_VERSIONS));
             Target::Local(Message::result(id(msg), Value::Object(d)))

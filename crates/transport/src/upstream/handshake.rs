@@ -19,6 +19,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(15);
 /// What the downstream client declared, used to open upstream connections on its behalf.
 #[derive(Debug, Clone)]
 pub struct ClientHello {
+    /// The client's era: a dual-era upstream is spoken to in the same era, so legacy clients
+    /// keep server→client requests, subscriptions and logging.
+    pub era: Era,
     /// The legacy version negotiated with the client (asked of legacy upstreams).
     pub version: String,
     /// The client's declared capabilities (intersected with what Sallyport relays).
@@ -29,6 +32,7 @@ impl ClientHello {
     /// A hello that declares no client capabilities (stateless, modern clients).
     pub fn bare() -> Self {
         Self {
+            era: Era::Modern,
             version: version::LATEST_LEGACY.into(),
             capabilities: json!({}),
         }
@@ -69,18 +73,21 @@ impl Default for ServerInfo {
     }
 }
 
-/// Detected eras, per upstream name, so detection runs once per server.
+/// Detected eras, per upstream name and client era, so detection runs once per pair.
 #[derive(Debug, Default)]
-pub struct EraCache(Mutex<HashMap<String, Era>>);
+pub struct EraCache(Mutex<HashMap<(String, Era), Era>>);
 
 impl EraCache {
-    fn get(&self, server: &str) -> Option<Era> {
-        self.0.lock().ok().and_then(|m| m.get(server).copied())
+    fn get(&self, server: &str, preferred: Era) -> Option<Era> {
+        self.0
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&(server.to_owned(), preferred)).copied())
     }
 
-    fn put(&self, server: &str, era: Era) {
+    fn put(&self, server: &str, preferred: Era, era: Era) {
         if let Ok(mut m) = self.0.lock() {
-            m.insert(server.to_owned(), era);
+            m.insert((server.to_owned(), preferred), era);
         }
     }
 }
@@ -111,36 +118,53 @@ pub(crate) fn insert_modern_meta(msg: &mut Message, hello: &ClientHello) {
     }
 }
 
-/// Runs the handshake for the link's era choice, detecting the era when asked to.
+/// Runs the handshake for the link's era choice. With `auto`, the client's own era is tried
+/// first (a dual-era upstream then behaves for the gateway as it would for the client), and
+/// the other era second; the outcome is cached per server and client era.
 pub(crate) async fn handshake(link: &Link, cache: &EraCache) -> Result<ServerInfo, LinkError> {
     let server = link.spec.name.clone();
-    let choice = match (&link.spec.kind, link.spec.era) {
-        (UpstreamKind::Sse(_), _) => EraChoice::Legacy,
-        (_, EraChoice::Auto) => match cache.get(&server) {
-            Some(Era::Legacy) => EraChoice::Legacy,
-            Some(Era::Modern) => EraChoice::Modern,
-            None => EraChoice::Auto,
+    let preferred = link.hello.era;
+    let order: &[Era] = match (&link.spec.kind, link.spec.era) {
+        (UpstreamKind::Sse(_), _) | (_, EraChoice::Legacy) => &[Era::Legacy],
+        (_, EraChoice::Modern) => &[Era::Modern],
+        (_, EraChoice::Auto) => match cache.get(&server, preferred) {
+            Some(Era::Legacy) => &[Era::Legacy],
+            Some(Era::Modern) => &[Era::Modern],
+            None if preferred == Era::Legacy => &[Era::Legacy, Era::Modern],
+            None => &[Era::Modern, Era::Legacy],
         },
-        (_, choice) => choice,
     };
-    if choice != EraChoice::Legacy {
-        let timeout = if choice == EraChoice::Auto {
-            PROBE_TIMEOUT
-        } else {
-            link.spec.request_timeout
+    let mut last = None;
+    for (i, era) in order.iter().enumerate() {
+        let probing = i + 1 < order.len();
+        let attempt = match era {
+            Era::Modern => {
+                discover(
+                    link,
+                    if probing {
+                        PROBE_TIMEOUT
+                    } else {
+                        link.spec.request_timeout
+                    },
+                )
+                .await
+            }
+            Era::Legacy => initialize(link).await,
         };
-        match discover(link, timeout).await {
+        match attempt {
             Ok(info) => {
-                cache.put(&server, Era::Modern);
+                cache.put(&server, preferred, info.era);
                 return Ok(info);
             }
-            Err(e) if choice == EraChoice::Modern => return Err(e),
-            Err(_) => {}
+            // Only a refusal means "try the other era"; a dead transport will not improve.
+            Err(e @ (LinkError::Closed { .. } | LinkError::Spawn { .. })) => return Err(e),
+            Err(e) => last = Some(e),
         }
     }
-    let info = initialize(link).await?;
-    cache.put(&server, Era::Legacy);
-    Ok(info)
+    Err(last.unwrap_or(LinkError::Handshake {
+        server: server.to_string(),
+        reason: "no era to try".into(),
+    }))
 }
 
 async fn discover(link: &Link, timeout: Duration) -> Result<ServerInfo, LinkError> {

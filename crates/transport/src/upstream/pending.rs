@@ -97,6 +97,11 @@ impl PendingTable {
         None
     }
 
+    /// The reply stream of a pending request, for messages its transport says belong to it.
+    pub(crate) fn sender_for(&self, link_id: i64) -> Option<mpsc::Sender<Message>> {
+        lock(&self.entries).get(&link_id).map(|e| e.tx.clone())
+    }
+
     /// Drops a pending request (cancelled or timed out); its reply stream ends.
     pub(crate) fn cancel(&self, link_id: i64) -> bool {
         self.forget(link_id).is_some()

@@ -67,11 +67,11 @@ pub(crate) async fn post(
         return post_legacy(&gw, &core, sid, version_header, parsed, principal).await;
     }
     match parsed {
-        Body::Single(msg) if msg.method() == Some("initialize") => {
-            initialize(gw, &core, msg, principal).await
-        }
         Body::Single(msg) if is_modern(version_header, &msg) => {
             post_modern(&gw, &core, &headers, msg, principal).await
+        }
+        Body::Single(msg) if msg.method() == Some("initialize") => {
+            initialize(gw, &core, msg, principal).await
         }
         Body::Batch(_) if version_header == Some(version::MODERN) => {
             let d = Denial::client(
@@ -185,6 +185,21 @@ async fn post_modern(
 ) -> Response {
     let id = msg.id();
     let method = msg.method().map(str::to_owned);
+    let body_version = msg
+        .params_meta()
+        .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
+        .and_then(|v| v.as_str());
+    if let (Some(hv), Some(bv)) = (header(headers, h::MCP_PROTOCOL_VERSION), body_version) {
+        if hv != bv {
+            let d = Denial::client(
+                DenyCode::HeaderMismatch,
+                format!(
+                    "MCP-Protocol-Version header {hv:?} does not match the body's _meta protocolVersion {bv:?}"
+                ),
+            );
+            return refuse(core, &d, Era::Modern, id, method.as_deref());
+        }
+    }
     if let Some(v) = header(headers, h::MCP_PROTOCOL_VERSION) {
         if v != version::MODERN {
             let d = Denial::client(

@@ -43,12 +43,21 @@ pub(crate) async fn reply_response(mut rx: mpsc::Receiver<Message>, era: Era) ->
     sse_response(Body::from_stream(stream))
 }
 
-/// The HTTP status for a final response: modern clients get 404 for unknown methods.
+/// The HTTP status for a final response. 2026-07-28 gives some JSON-RPC errors an HTTP
+/// status of their own: 404 for unknown methods, 400 for header, capability and version errors.
 fn status_for(msg: &Message, era: Era) -> StatusCode {
-    if era == Era::Modern && msg.error_code() == Some(i64::from(error_code::METHOD_NOT_FOUND)) {
-        return StatusCode::NOT_FOUND;
+    if era != Era::Modern {
+        return StatusCode::OK;
     }
-    StatusCode::OK
+    match msg.error_code().and_then(|c| i32::try_from(c).ok()) {
+        Some(error_code::METHOD_NOT_FOUND) => StatusCode::NOT_FOUND,
+        Some(
+            error_code::HEADER_MISMATCH
+            | error_code::MISSING_REQUIRED_CLIENT_CAPABILITY
+            | error_code::UNSUPPORTED_PROTOCOL_VERSION,
+        ) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    }
 }
 
 /// A long-lived stream of unsolicited messages, with keep-alive comments.
