@@ -57,7 +57,7 @@ run_cargo() {
 # Official conformance suite (tests/conformance/run.sh) against our upstream fixture, judged
 # against tests/conformance/fixture-baseline.yml. Results: results/conformance/direct/<rev>/.
 run_conformance() {
-  banner "conformance: direct (fixture)"
+  banner "conformance: direct (fixture) and through the gateway"
   start_fixture conformance conformance_server.py || die "conformance fixture did not start"
   local url=$FIXTURE_URL_conformance
   bash "$REPO_ROOT/tests/conformance/run.sh" "$url" direct || die "conformance run against $url produced no results"
@@ -70,6 +70,32 @@ run_conformance() {
   passed=$(awk '/^baseline /{s += $4} END {print s + 0}' <<<"$verdict")
   failed=$(awk '/^baseline /{s += $6} END {print s + 0}' <<<"$verdict")
   add_result "conformance direct (2025-11-25 + 2026-07-28)" "$passed" "$failed"
+
+  # The same suite through Sallyport fronting the fixture (prefix: false, no auth).
+  local bin="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/sallyport"
+  [[ -x "$bin" ]] || (cd "$REPO_ROOT" && cargo build -p sallyport) || die "cannot build sallyport"
+  local port cfg="$REPO_ROOT/results/conformance/gateway.yaml"
+  port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  printf 'listen: { http: "127.0.0.1:%s" }\nservers:\n  - name: fixture\n    http: { url: "%s" }\n    prefix: false\n' "$port" "$url" >"$cfg"
+  "$bin" serve -c "$cfg" --access-log "$REPO_ROOT/results/conformance/gateway-access.jsonl" \
+    >"$REPO_ROOT/results/conformance/gateway.log" 2>&1 </dev/null &
+  local gw_pid=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  bash "$REPO_ROOT/tests/conformance/run.sh" "http://127.0.0.1:$port/mcp" gateway || { kill "$gw_pid"; die "conformance run through the gateway produced no results"; }
+  kill "$gw_pid" 2>/dev/null || true
+  wait "$gw_pid" 2>/dev/null || true
+  rc=0
+  verdict=$(python3 "$REPO_ROOT/tests/conformance/compare.py" "$REPO_ROOT/results/conformance/direct" \
+    "$REPO_ROOT/results/conformance/gateway" "$REPO_ROOT/tests/conformance/expected-failures.yml") || rc=$?
+  printf '%s\n' "$verdict"
+  [[ $rc -le 1 ]] || die "compare.py failed (exit $rc)"
+  local regressions
+  regressions=$(grep -c 'REGRESSION' <<<"$verdict" || true)
+  add_result "conformance gateway vs direct (unexcused regressions)" "$([[ $regressions -eq 0 ]] && echo 1 || echo 0)" "$regressions"
   stop_fixtures
 }
 
