@@ -2,18 +2,28 @@
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
-async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> anyhow::Result<(String, Vec<u8>)> {
+async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(
+    r: &mut R,
+) -> anyhow::Result<(String, Vec<u8>)> {
     let mut len = None;
     let mut chunked = false;
     let mut head = String::new();
     loop {
         let mut line = String::new();
         r.read_line(&mut line).await?;
-        if line.is_empty() { anyhow::bail!("eof"); }
-        if line == "\r\n" { break; }
+        if line.is_empty() {
+            anyhow::bail!("eof");
+        }
+        if line == "\r\n" {
+            break;
+        }
         let l = line.to_ascii_lowercase();
-        if let Some(v) = l.strip_prefix("content-length:") { len = Some(v.trim().parse()?); }
-        if l.starts_with("transfer-encoding:") && l.contains("chunked") { chunked = true; }
+        if let Some(v) = l.strip_prefix("content-length:") {
+            len = Some(v.trim().parse()?);
+        }
+        if l.starts_with("transfer-encoding:") && l.contains("chunked") {
+            chunked = true;
+        }
         head.push_str(&line);
     }
     let mut body = Vec::new();
@@ -24,7 +34,9 @@ async fn read_response<R: tokio::io::AsyncBufRead + Unpin>(r: &mut R) -> anyhow:
             let size = usize::from_str_radix(line.trim(), 16)?;
             let mut buf = vec![0; size + 2];
             r.read_exact(&mut buf).await?;
-            if size == 0 { break; }
+            if size == 0 {
+                break;
+            }
             body.extend_from_slice(&buf[..size]);
         }
     } else if let Some(len) = len {
@@ -40,10 +52,18 @@ async fn main() -> anyhow::Result<()> {
     let url = if mode == "modern-sse" {
         let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let u = format!("http://{}/mcp", l.local_addr()?);
-        tokio::spawn(sallyport_demo::serve_http_with(l, sallyport_demo::HttpOptions::default().with_json_response(false)));
+        tokio::spawn(sallyport_demo::serve_http_with(
+            l,
+            sallyport_demo::HttpOptions::default().with_json_response(false),
+        ));
         u
-    } else { sallyport_demo::spawn_http().await? };
-    let authority = url.trim_start_matches("http://").trim_end_matches("/mcp").to_owned();
+    } else {
+        sallyport_demo::spawn_http().await?
+    };
+    let authority = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp")
+        .to_owned();
     let conns = 16;
     let dur = Duration::from_secs(5);
     let mut tasks = Vec::new();
@@ -87,7 +107,12 @@ async fn main() -> anyhow::Result<()> {
         }));
     }
     let mut total = 0;
-    for t in tasks { total += t.await??; }
-    println!("{mode} tools/call: {} req/s", total as f64 / dur.as_secs_f64());
+    for t in tasks {
+        total += t.await??;
+    }
+    println!(
+        "{mode} tools/call: {} req/s",
+        total as f64 / dur.as_secs_f64()
+    );
     Ok(())
 }

@@ -17,7 +17,10 @@ use crate::{access_log, reload};
 
 /// Runs one command to completion.
 pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    runtime::init_logging(&cli.log, cli.log_format);
+    // The demo server runs as a child whose stderr the gateway logs: keep it quiet.
+    let quiet =
+        matches!(cli.command, Command::DemoServer) && std::env::var_os("SALLYPORT_LOG").is_none();
+    runtime::init_logging(if quiet { "warn" } else { &cli.log }, cli.log_format);
     match cli.command {
         Command::Check { config } => check::run(&config),
         Command::Schema => {

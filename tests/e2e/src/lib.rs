@@ -96,7 +96,7 @@ impl GatewayProc {
             .arg(&config)
             .arg("--access-log")
             .arg(&access_log)
-            .env("SALLYPORT_LOG", "info")
+            .env("SALLYPORT_LOG", "warn")
             .stdin(Stdio::null())
             .spawn()
             .unwrap();

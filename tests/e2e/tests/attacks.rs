@@ -123,10 +123,25 @@ async fn modern_meta_version_and_verbs_are_validated() {
         "{body}"
     );
 
+    // Header and body disagree on the version: a header mismatch.
     let (status, body, _) = post(
         &gw,
         &[("mcp-protocol-version", "2099-01-01"), h[1], h[2]],
         modern_call("notes__echo").to_string(),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!(-32020)),
+        "{body}"
+    );
+    // Both ask for a version nobody speaks: unsupported, with the supported list.
+    let mut future = modern_call("notes__echo");
+    future["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"] = json!("2099-01-01");
+    let (status, body, _) = post(
+        &gw,
+        &[("mcp-protocol-version", "2099-01-01"), h[1], h[2]],
+        future.to_string(),
     )
     .await;
     assert_eq!(

@@ -100,10 +100,13 @@ impl HttpWire {
         if let Some(id) = &s.session_id {
             rb = rb.header(MCP_SESSION_ID, id);
         }
+        // A legacy session's header is its negotiated version, even when a modern client's
+        // `_meta` rides along in the body (the legacy server would refuse 2026-07-28).
         let meta_version = msg
             .params_meta()
             .and_then(|m| m.get(META_PROTOCOL_VERSION))
-            .and_then(|v| v.as_str());
+            .and_then(|v| v.as_str())
+            .filter(|_| s.era != Some(Era::Legacy));
         if let Some(v) = meta_version.or(s.protocol_version.as_deref()) {
             rb = rb.header(MCP_PROTOCOL_VERSION, v);
         }
@@ -215,7 +218,16 @@ async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
         Err(reason) => return fail(&ctx, &reason).await,
     };
     match parse_body(&body, &ctx.limits) {
-        Ok(Body::Single(msg)) => deliver(&ctx.incoming, msg, ctx.link_id).await,
+        Ok(Body::Single(mut msg)) => {
+            // An HTTP error answered with `"id": null` (e.g. a 400 for a bad header) still
+            // answers this POST's request; without its id the caller would wait until timeout.
+            if msg.is_response() && msg.id().is_none() {
+                if let Some(id) = &ctx.request_id {
+                    msg.set_id(id);
+                }
+            }
+            deliver(&ctx.incoming, msg, ctx.link_id).await
+        }
         Ok(Body::Batch(msgs)) => {
             for m in msgs {
                 deliver(&ctx.incoming, m, ctx.link_id).await;
