@@ -287,7 +287,7 @@ impl Session {
 
     async fn handle_notification(&self, msg: Message, principal: &Principal) {
         let ex = self.exchange(Direction::ClientToServer, &msg, principal);
-        if !self.core.relay.inspect(&ex).is_allowed() {
+        if !self.inspect(&ex).is_allowed() {
             return;
         }
         match msg.method() {
@@ -329,10 +329,16 @@ impl Session {
         reply: &ClientSink,
     ) {
         let ex = self.exchange(Direction::ClientToServer, msg, principal);
-        self.core.relay.record_denial(&ex, stage, denial);
+        self.gw.core().relay.record_denial(&ex, stage, denial);
         if msg.kind() == MessageKind::Request {
             let _ = reply.send(denial.to_error(msg.id())).await;
         }
+    }
+
+    /// Runs the current guard chain: a hot reload changes policy for live sessions too,
+    /// while their upstream connections stay as they were.
+    pub(crate) fn inspect(&self, ex: &Exchange<'_>) -> sallyport_pipeline::Decision {
+        self.gw.core().relay.inspect(ex)
     }
 
     pub(crate) fn exchange<'a>(

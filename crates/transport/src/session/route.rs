@@ -35,7 +35,7 @@ pub(super) async fn route_request(
     cancel: &CancellationToken,
 ) {
     let inbound = s.exchange(Direction::ClientToServer, &msg, principal);
-    let msg = match s.core.relay.inspect(&inbound) {
+    let msg = match s.inspect(&inbound) {
         Decision::Allow => msg,
         Decision::Rewrite(m) => m,
         Decision::Deny(d) => return send(reply, d.to_error(msg.id())).await,
@@ -191,7 +191,7 @@ async fn forward(
     let mut ex = s.exchange(Direction::ClientToServer, &upstream_msg, principal);
     ex.server = Some(&server);
     ex.tool = tool;
-    let upstream_msg = match s.core.relay.inspect(&ex) {
+    let upstream_msg = match s.inspect(&ex) {
         Decision::Allow => upstream_msg,
         Decision::Rewrite(m) => m,
         Decision::Deny(d) if d.code == DenyCode::ToolNotAllowed => {
@@ -266,7 +266,7 @@ async fn relay_replies(
         } else {
             msg.method()
         };
-        let out = match s.core.relay.inspect(&ex) {
+        let out = match s.inspect(&ex) {
             Decision::Allow => msg,
             Decision::Rewrite(m) => m,
             Decision::Deny(d) if msg.is_response() => d.to_error(msg.id()),

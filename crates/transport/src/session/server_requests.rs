@@ -64,7 +64,7 @@ impl Session {
         let server = self.slots[idx].spec.name.clone();
         let mut ex = self.exchange(Direction::ServerToClient, &msg, principal);
         ex.server = Some(&server);
-        let refusal = match self.core.relay.inspect(&ex) {
+        let refusal = match self.inspect(&ex) {
             Decision::Allow => None,
             Decision::Rewrite(m) => {
                 msg = m;
@@ -115,7 +115,7 @@ impl Session {
         let server = self.slots[idx].spec.name.clone();
         let mut ex = self.exchange(Direction::ClientToServer, &msg, principal);
         ex.server = Some(&server);
-        msg = match self.core.relay.inspect(&ex) {
+        msg = match self.inspect(&ex) {
             Decision::Allow => msg,
             Decision::Rewrite(m) => m,
             Decision::Deny(d) => d.to_error(None),
@@ -132,7 +132,7 @@ impl Session {
         let server = self.slots[idx].spec.name.clone();
         let mut ex = self.exchange(Direction::ServerToClient, &msg, principal);
         ex.server = Some(&server);
-        match self.core.relay.inspect(&ex) {
+        match self.inspect(&ex) {
             Decision::Allow => {}
             Decision::Rewrite(m) => msg = m,
             Decision::Deny(_) | Decision::Hold(_) => return,

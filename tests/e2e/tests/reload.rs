@@ -1,0 +1,148 @@
+//! Hot reload: the config file changes while a client session is open.
+
+use std::time::{Duration, Instant};
+
+use sallyport_e2e::{GatewayProc, http_server};
+use serde_json::{Value, json};
+
+struct RawSession {
+    url: String,
+    id: String,
+    next: u64,
+    http: reqwest::Client,
+}
+
+impl RawSession {
+    async fn open(url: String) -> Self {
+        let http = reqwest::Client::new();
+        let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"reload-test","version":"1"}}});
+        let resp = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .body(init.to_string())
+            .send()
+            .await
+            .unwrap();
+        let id = resp.headers()["mcp-session-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        Self {
+            url,
+            id,
+            next: 1,
+            http,
+        }
+    }
+
+    async fn call(&mut self, method: &str, params: Value) -> Value {
+        self.next += 1;
+        let body = json!({"jsonrpc":"2.0","id":self.next,"method":method,"params":params});
+        let resp = self
+            .http
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-session-id", &self.id)
+            .header("mcp-protocol-version", "2025-11-25")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            resp.status().is_success(),
+            "session must survive: {}",
+            resp.status()
+        );
+        resp.json().await.unwrap()
+    }
+
+    async fn tool_names(&mut self) -> Vec<String> {
+        let v = self.call("tools/list", json!({})).await;
+        v["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_owned())
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn policy_change_applies_to_a_live_session_and_a_bad_file_changes_nothing() {
+    let url = sallyport_demo::spawn_http().await.unwrap();
+    let servers = format!("servers:\n{}", http_server("notes", &url));
+    let gw = GatewayProc::start(&servers).await;
+    let mut session = RawSession::open(gw.mcp_url()).await;
+    assert!(
+        session
+            .tool_names()
+            .await
+            .contains(&"notes__echo".to_owned())
+    );
+
+    // Deny `echo` in the file; the running gateway picks it up without a restart.
+    let original = std::fs::read_to_string(&gw.config).unwrap();
+    std::fs::write(
+        &gw.config,
+        format!("{original}    tools: {{ deny: [\"echo\"] }}\n"),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while session
+        .tool_names()
+        .await
+        .contains(&"notes__echo".to_owned())
+    {
+        assert!(Instant::now() < deadline, "reload did not take effect");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let denied = session
+        .call(
+            "tools/call",
+            json!({"name":"notes__echo","arguments":{"text":"x"}}),
+        )
+        .await;
+    assert_eq!(
+        denied["error"]["code"], -32602,
+        "hidden tool fails like an unknown one: {denied}"
+    );
+    let allowed = session
+        .call(
+            "tools/call",
+            json!({"name":"notes__add","arguments":{"a":1,"b":2}}),
+        )
+        .await;
+    assert_eq!(
+        allowed["result"]["structuredContent"]["sum"], 3.0,
+        "{allowed}"
+    );
+
+    // A broken file is refused: the previous config (with the deny) stays in force.
+    std::fs::write(&gw.config, "servers: [ this is not valid\n").unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let names = session.tool_names().await;
+    assert!(
+        names.contains(&"notes__add".to_owned()) && !names.contains(&"notes__echo".to_owned()),
+        "{names:?}"
+    );
+
+    // SIGHUP reloads too: restore the original file and signal.
+    std::fs::write(&gw.config, &original).unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-HUP", &gw.pid().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !session
+        .tool_names()
+        .await
+        .contains(&"notes__echo".to_owned())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "reload after restore did not take effect"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
