@@ -62,7 +62,28 @@ async fn serve(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
     let running = Arc::new(Running::start(&config)?);
     access_log::spawn(&running.bus, access_log::Target::open(access)?);
     reload::spawn(path.to_owned(), running.clone());
+    spawn_inventory(running.gateway.clone());
     serve_http(running, addr).await
+}
+
+/// Lists every upstream once at start and reports name collisions and unreachable servers.
+fn spawn_inventory(gw: Arc<sallyport_transport::Gateway>) {
+    tokio::spawn(async move {
+        let (servers, collisions) = sallyport_transport::inventory::take(&gw).await;
+        for (name, inv) in &servers {
+            match &inv.error {
+                Some(error) => {
+                    tracing::warn!(server = %name, %error, "Upstream not reachable at start; it is retried on use.")
+                }
+                None => {
+                    info!(server = %name, era = inv.era.unwrap_or("?"), tools = inv.tools.len(), prompts = inv.prompts.len(), "Upstream ready.")
+                }
+            }
+        }
+        for c in collisions {
+            tracing::warn!(collision = %c, "Name collision across upstreams.");
+        }
+    });
 }
 
 /// Serves the gateway's HTTP listener until a shutdown signal.

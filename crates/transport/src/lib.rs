@@ -7,6 +7,7 @@ pub mod bus;
 pub mod downstream;
 pub mod federation;
 pub mod gateway;
+pub mod inventory;
 pub mod relay;
 pub mod session;
 pub mod upstream;

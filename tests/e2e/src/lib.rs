@@ -91,13 +91,15 @@ impl GatewayProc {
         let yaml = format!("listen: {{ http: \"127.0.0.1:{port}\" }}\n{servers_yaml}");
         std::fs::write(&config, yaml).unwrap();
         let access_log = dir.path().join("access.jsonl");
+        let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
         let child = Command::new(sallyport_bin())
             .args(["serve", "-c"])
             .arg(&config)
             .arg("--access-log")
             .arg(&access_log)
-            .env("SALLYPORT_LOG", "warn")
+            .env("SALLYPORT_LOG", "info")
             .stdin(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
@@ -155,6 +157,27 @@ impl GatewayProc {
                 self.decisions()
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// What the gateway logged on stderr so far.
+    pub fn logs(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("stderr.log")).unwrap_or_default()
+    }
+
+    /// Waits until the log contains `needle`.
+    pub async fn wait_log(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let logs = self.logs();
+            if logs.contains(needle) {
+                return logs;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "log never contained {needle:?}:\n{logs}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 

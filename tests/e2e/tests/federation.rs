@@ -130,3 +130,34 @@ async fn unknown_tool_and_unknown_server_are_json_rpc_errors() {
         assert_eq!(run.json["error"]["code"], -32602, "{name}: {:#}", run.json);
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn collisions_and_readiness_are_reported_at_start() {
+    let gw = two_server_gateway().await;
+    // Both demo servers offer `add`: the prefixes keep them apart, and the operator is told.
+    let logs = gw.wait_log("Name collision").await;
+    assert!(
+        logs.contains("tool \"add\" is offered by notes, tools"),
+        "{logs}"
+    );
+    let ready = reqwest::get(format!("{}/readyz", gw.base)).await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["servers"]["notes"]["ready"], true, "{body}");
+    assert_eq!(body["servers"]["tools"]["ready"], true, "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_fails_when_an_upstream_is_down() {
+    let port = sallyport_e2e::free_port();
+    let servers = format!(
+        "servers:\n{}",
+        http_server("gone", &format!("http://127.0.0.1:{port}/mcp"))
+    );
+    let gw = GatewayProc::start(&servers).await;
+    let ready = reqwest::get(format!("{}/readyz", gw.base)).await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = reqwest::get(format!("{}/healthz", gw.base)).await.unwrap();
+    assert_eq!(health.status(), 200, "the process itself is up");
+    gw.wait_log("not reachable at start").await;
+}

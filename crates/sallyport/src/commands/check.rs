@@ -24,8 +24,8 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
     for s in &config.servers {
         let t = match s.transport() {
             Some(TransportRef::Stdio(st)) => format!("stdio: {} {}", st.command, st.args.join(" ")),
-            Some(TransportRef::Http(h)) => format!("http: {}", h.url),
-            Some(TransportRef::Sse(h)) => format!("sse: {}", h.url),
+            Some(TransportRef::Http(h)) => format!("http: {}", without_query(&h.url)),
+            Some(TransportRef::Sse(h)) => format!("sse: {}", without_query(&h.url)),
             None => "no transport".into(),
         };
         let prefix = if s.prefix {
@@ -38,4 +38,12 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
     let chain = sallyport_transport::build::guard_chain(&config);
     println!("  ✓ guards: {}", chain.names().join(" → "));
     Ok(ExitCode::SUCCESS)
+}
+
+/// A URL without its query, which may carry a token.
+fn without_query(url: &str) -> String {
+    match url.split_once('?') {
+        Some((base, _)) => format!("{base}?<query hidden>"),
+        None => url.to_owned(),
+    }
 }
