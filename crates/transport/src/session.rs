@@ -5,6 +5,7 @@
 //! what that client declared). Modern (2026-07-28) clients are stateless and share one
 //! session whose upstream connections declare no client capabilities.
 
+mod listen;
 mod lists;
 mod route;
 mod server_requests;
@@ -58,6 +59,8 @@ pub struct Session {
     server_requests: Mutex<HashMap<String, (usize, RequestId)>>,
     next_server_request: AtomicU64,
     last_seen: Mutex<Instant>,
+    listeners: Mutex<Vec<listen::Listener>>,
+    upstream_listens: Mutex<std::collections::HashSet<usize>>,
 }
 
 /// What `initialize` answered, and the session it opened.
@@ -109,6 +112,8 @@ impl Session {
             server_requests: Mutex::default(),
             next_server_request: AtomicU64::new(0),
             last_seen: Mutex::new(Instant::now()),
+            listeners: Mutex::default(),
+            upstream_listens: Mutex::default(),
         });
         tokio::spawn(server_requests::pump_events(
             Arc::downgrade(&session),

@@ -242,12 +242,17 @@ impl Link {
         }
     }
 
-    /// Modern upstreams need `_meta` on every request; legacy clients do not send it.
+    /// Modern upstreams need `_meta` on every request; legacy upstreams must not get a modern
+    /// client's per-request envelope (dual-era servers refuse it on a handshake connection).
     fn adapt_outgoing(&self, msg: &mut Message) {
-        if self.info.era != Era::Modern || !msg.is_call() {
+        if !msg.is_call() {
             return;
         }
-        handshake::insert_modern_meta(msg, &self.hello);
+        if self.info.era == Era::Modern {
+            handshake::insert_modern_meta(msg, &self.hello);
+        } else {
+            handshake::remove_modern_meta(msg);
+        }
     }
 
     /// A request outside the reply-stream machinery, for the handshake.
@@ -338,6 +343,11 @@ impl ReplyStream {
                 ))
             }
         }
+    }
+
+    /// Replaces the time allowed between messages (long-lived streams such as listen).
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
     }
 
     /// The link id of this request (what the upstream sees as its id).

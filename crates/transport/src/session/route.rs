@@ -17,6 +17,8 @@ enum Target {
     Local(Message),
     /// A federated list.
     List,
+    /// A long-lived `subscriptions/listen` stream.
+    Listen,
     /// One upstream: its index, the rewritten request, and the tool/prompt name.
     Upstream {
         idx: usize,
@@ -47,6 +49,7 @@ pub(super) async fn route_request(
             let answer = lists::federated_list(s, &msg, principal).await;
             send(reply, answer).await;
         }
+        Target::Listen => super::listen::listen(s, &msg, reply, cancel).await,
         Target::Refused(d) => s.refuse(&msg, principal, "router", &d, reply).await,
         Target::Upstream {
             idx,
@@ -100,6 +103,7 @@ async fn target(s: &Session, msg: &Message) -> Target {
             s.broadcast_notification_as_request(msg).await;
             Target::Local(Message::result(id(msg), json!({})))
         }
+        "subscriptions/listen" if s.era == Era::Modern => Target::Listen,
         "tools/list" | "prompts/list" | "resources/list" | "resources/templates/list" => {
             Target::List
         }
@@ -299,6 +303,12 @@ impl Session {
         if let Some(r) = msg.result_mut() {
             r.entry("resultType")
                 .or_insert_with(|| Value::from("complete"));
+            // The client's server is the gateway: it identifies itself, not the upstream.
+            let meta = r.entry("_meta").or_insert_with(|| json!({}));
+            if let Some(m) = meta.as_object_mut() {
+                let info = json!({ "name": "sallyport", "version": env!("CARGO_PKG_VERSION") });
+                m.insert(version::META_SERVER_INFO.into(), info);
+            }
             if matches!(
                 method,
                 Some(

@@ -128,7 +128,12 @@ impl Session {
     }
 
     /// Relays an upstream notification to the client, with resource URIs exposed.
-    async fn deliver_notification(&self, idx: usize, mut msg: Message, principal: &Principal) {
+    pub(super) async fn deliver_notification(
+        &self,
+        idx: usize,
+        mut msg: Message,
+        principal: &Principal,
+    ) {
         let server = self.slots[idx].spec.name.clone();
         let mut ex = self.exchange(Direction::ServerToClient, &msg, principal);
         ex.server = Some(&server);
@@ -163,6 +168,7 @@ impl Session {
             Some("notifications/progress") => return,
             _ => {}
         }
+        self.notify_listeners(&msg);
         if let Some(sink) = self.unsolicited_sink() {
             let _ = sink.try_send(msg);
         }

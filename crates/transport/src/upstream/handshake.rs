@@ -118,6 +118,34 @@ pub(crate) fn insert_modern_meta(msg: &mut Message, hello: &ClientHello) {
     }
 }
 
+/// The 2026-07-28 per-request envelope keys of `_meta`, meaningless to a legacy upstream.
+const MODERN_ENVELOPE: [&str; 4] = [
+    version::META_PROTOCOL_VERSION,
+    version::META_CLIENT_CAPABILITIES,
+    version::META_CLIENT_INFO,
+    "io.modelcontextprotocol/logLevel",
+];
+
+/// Removes a modern client's per-request envelope from `_meta` (and `_meta` itself when that
+/// empties it), for a request relayed to a legacy upstream.
+pub(crate) fn remove_modern_meta(msg: &mut Message) {
+    let carries = msg
+        .params_meta()
+        .is_some_and(|m| MODERN_ENVELOPE.iter().any(|k| m.contains_key(*k)));
+    if !carries {
+        return;
+    }
+    let params = msg.params_mut();
+    if let Some(Value::Object(meta)) = params.get_mut("_meta") {
+        for key in MODERN_ENVELOPE {
+            meta.remove(key);
+        }
+        if meta.is_empty() {
+            params.remove("_meta");
+        }
+    }
+}
+
 /// Runs the handshake for the link's era choice. With `auto`, the client's own era is tried
 /// first (a dual-era upstream then behaves for the gateway as it would for the client), and
 /// the other era second; the outcome is cached per server and client era.

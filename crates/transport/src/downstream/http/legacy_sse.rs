@@ -116,7 +116,14 @@ pub(crate) async fn message(
     }
     let Some(session) = conn.session else {
         let d = Denial::client(DenyCode::InvalidMessage, "send initialize first");
-        return refuse(&core, &d, Era::Legacy, msg.id(), msg.method());
+        let refused = refuse(&core, &d, Era::Legacy, msg.id(), msg.method());
+        if msg.kind() != MessageKind::Request {
+            return refused;
+        }
+        // Answers travel on the event stream in this transport: a client probing the era
+        // (`server/discover`) reads the error there and falls back to `initialize`.
+        let _ = conn.sink.send(d.to_error(msg.id())).await;
+        return StatusCode::ACCEPTED.into_response();
     };
     let sink = conn.sink.clone();
     let is_request = msg.kind() == MessageKind::Request;

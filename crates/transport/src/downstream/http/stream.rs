@@ -26,20 +26,27 @@ pub(crate) async fn reply_response(mut rx: mpsc::Receiver<Message>, era: Era) ->
     if first.is_response() {
         return json_response(status_for(&first, era), &first);
     }
-    let stream = futures::stream::unfold(
-        (Some(first), rx, false),
-        |(pending, mut rx, done)| async move {
-            if done {
-                return None;
-            }
-            let msg = match pending {
-                Some(m) => m,
-                None => rx.recv().await?,
-            };
-            let last = msg.is_response();
-            Some((Ok::<Bytes, Infallible>(sse_message(&msg)), (None, rx, last)))
-        },
-    );
+    let mut ticker = tokio::time::interval(KEEPALIVE);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.reset();
+    let state = (Some(first), rx, false, ticker);
+    let stream = futures::stream::unfold(state, |(pending, mut rx, done, mut ticker)| async move {
+        if done {
+            return None;
+        }
+        let msg = match pending {
+            Some(m) => m,
+            None => tokio::select! {
+                m = rx.recv() => m?,
+                _ = ticker.tick() => {
+                    let ping = encode_comment("keep-alive");
+                    return Some((Ok::<Bytes, Infallible>(ping), (None, rx, false, ticker)));
+                }
+            },
+        };
+        let last = msg.is_response();
+        Some((Ok(sse_message(&msg)), (None, rx, last, ticker)))
+    });
     sse_response(Body::from_stream(stream))
 }
 
