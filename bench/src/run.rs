@@ -166,6 +166,12 @@ async fn run_group(
         client,
     )
     .await?;
+    eprintln!(
+        "[{n} up, {era}] gateway pid {} at {}; upstreams {}",
+        gw.pid(),
+        gw.url,
+        urls.join(" ")
+    );
     outcome.idle.push(Idle {
         upstreams: n,
         era,

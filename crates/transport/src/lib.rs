@@ -8,6 +8,7 @@ pub mod downstream;
 pub mod federation;
 pub mod gateway;
 pub mod inventory;
+pub mod mirrored;
 pub mod relay;
 pub mod session;
 pub mod upstream;

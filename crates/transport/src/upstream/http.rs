@@ -91,6 +91,11 @@ impl HttpWire {
 
     fn build_post(&self, msg: &Message) -> reqwest::RequestBuilder {
         let s = lock(&self.state).clone();
+        let mirrored = if s.era == Some(Era::Modern) && msg.is_call() {
+            crate::mirrored::current()
+        } else {
+            Vec::new()
+        };
         let mut rb = self
             .client
             .post(&self.url)
@@ -117,6 +122,9 @@ impl HttpWire {
             if let Some(n) = expected_name(msg) {
                 rb = rb.header(MCP_NAME, encode_header_value(n));
             }
+        }
+        for (name, value) in mirrored {
+            rb = rb.header(name, value);
         }
         rb.body(msg.to_bytes())
     }

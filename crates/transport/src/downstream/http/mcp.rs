@@ -238,13 +238,21 @@ async fn post_modern(
     if msg.kind() == MessageKind::Notification {
         return StatusCode::ACCEPTED.into_response();
     }
-    dispatch(gw.stateless_session(), msg, principal, Era::Modern).await
+    let mirrored = crate::mirrored::from_headers(headers);
+    crate::mirrored::scope(
+        mirrored,
+        dispatch(gw.stateless_session(), msg, principal, Era::Modern),
+    )
+    .await
 }
 
 async fn dispatch(session: Arc<Session>, msg: Message, principal: Principal, era: Era) -> Response {
     let is_request = msg.kind() == MessageKind::Request;
     let (tx, rx) = mpsc::channel(32);
-    tokio::spawn(async move { session.handle(msg, &principal, tx).await });
+    let mirrored = crate::mirrored::current();
+    tokio::spawn(crate::mirrored::scope(mirrored, async move {
+        session.handle(msg, &principal, tx).await
+    }));
     if !is_request {
         return StatusCode::ACCEPTED.into_response();
     }
