@@ -13,7 +13,8 @@
 #
 # Environment:
 #   CARGO_TEST_CMD   default "cargo test --workspace --locked"
-#   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1
+#   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1 SKIP_FUZZ=1
+#   FUZZ_SECONDS     per fuzz target (default 15)
 #   CARGO_TARGET_DIR is honoured by cargo as usual (.ci/run sets it outside the clone).
 set -euo pipefail
 
@@ -99,6 +100,24 @@ run_conformance() {
   stop_fixtures
 }
 
+# The cargo-fuzz targets (fuzz/), each run briefly: a crash fails the suite.
+run_fuzz() {
+  banner "fuzz: ${FUZZ_SECONDS:-15}s per target (cargo-fuzz, stable, no sanitizer)"
+  command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2 \
+    || die "cannot install cargo-fuzz"
+  local t passed=0 failed=0
+  for t in envelope sse framing headers; do
+    if (cd "$REPO_ROOT/fuzz" && CARGO_TARGET_DIR="$HOME/.cache/sallyport-fuzz-target" \
+      cargo fuzz run -s none "$t" -- -max_total_time="${FUZZ_SECONDS:-15}" -rss_limit_mb=2048 \
+      >"$REPO_ROOT/results/fuzz-$t.log" 2>&1); then
+      passed=$((passed + 1)); printf '  ok   fuzz %s\n' "$t"
+    else
+      failed=$((failed + 1)); printf '  FAIL fuzz %s (results/fuzz-%s.log)\n' "$t" "$t"; tail -n 30 "$REPO_ROOT/results/fuzz-$t.log"
+    fi
+  done
+  add_result "fuzz targets" "$passed" "$failed"
+}
+
 # Each check: a client invocation that must exit 0 and print {"ok": true, ...}.
 SMOKE_PASSED=0
 SMOKE_FAILED=0
@@ -147,6 +166,8 @@ run_client_smoke() {
 [[ "${SKIP_CARGO:-0}" == 1 ]] || run_cargo
 [[ "${SKIP_CONFORMANCE:-0}" == 1 ]] || run_conformance
 [[ "${SKIP_CLIENT_SMOKE:-0}" == 1 ]] || run_client_smoke
+mkdir -p "$REPO_ROOT/results"
+[[ "${SKIP_FUZZ:-0}" == 1 ]] || run_fuzz
 
 banner "summary ($(($(date +%s) - T0))s)"
 [[ "${SKIP_CARGO:-0}" == 1 ]] && echo "cargo: skipped (SKIP_CARGO=1)" || echo "cargo: passed ($CARGO_TEST_CMD)"

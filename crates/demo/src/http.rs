@@ -11,6 +11,7 @@ use std::{
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
+use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::{DemoError, DemoServer};
@@ -120,6 +121,13 @@ pub async fn serve_http_with(listener: TcpListener, options: HttpOptions) -> Res
     let service =
         StreamableHttpService::new(move || Ok(server.clone()), Arc::new(sessions), config);
     let router = axum::Router::new().route_service(MCP_PATH, service);
+    // SSE replies go out in several small writes; with Nagle on, each reply waits for the
+    // peer's delayed ACK (~40 ms), which caps a keep-alive connection at ~25 calls a second.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(error) = tcp.set_nodelay(true) {
+            tracing::debug!(%error, "Could not set TCP_NODELAY.");
+        }
+    });
     axum::serve(listener, router).await.map_err(DemoError::Http)
 }
 
