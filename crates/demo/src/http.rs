@@ -8,10 +8,10 @@ use std::{
     sync::Arc,
 };
 
+use axum::serve::ListenerExt as _;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
-use axum::serve::ListenerExt as _;
 use tokio::net::TcpListener;
 
 use crate::{DemoError, DemoServer};

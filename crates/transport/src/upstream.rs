@@ -11,6 +11,7 @@ mod http;
 mod pending;
 mod spec;
 mod sse;
+mod sse_read;
 mod stdio;
 
 use std::sync::Arc;

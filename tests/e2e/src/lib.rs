@@ -258,3 +258,17 @@ pub fn demo_stdio_server(name: &str) -> String {
 pub fn http_server(name: &str, url: &str) -> String {
     format!("  - name: {name}\n    http: {{ url: \"{url}\" }}\n")
 }
+
+/// A JSON body, or for an SSE body the last event whose data is a JSON-RPC response (the
+/// answer that ends a request's stream); otherwise the raw text as a JSON string.
+pub fn response_body(text: &str) -> Value {
+    if let Ok(v) = serde_json::from_str(text) {
+        return v;
+    }
+    text.lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .filter_map(|d| serde_json::from_str::<Value>(d.trim_start()).ok())
+        .filter(|v| v.get("result").is_some() || v.get("error").is_some())
+        .last()
+        .unwrap_or_else(|| Value::String(text.to_owned()))
+}

@@ -35,11 +35,7 @@ async fn post(
     let resp = rb.body(body).send().await.unwrap();
     let (status, headers) = (resp.status(), resp.headers().clone());
     let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        headers,
-    )
+    (status, sallyport_e2e::response_body(&text), headers)
 }
 
 async fn initialize(gw: &GatewayProc, version: &str) -> String {

@@ -33,7 +33,10 @@ async fn toggle_and_follow(
     for expect_listed in [!initially, initially] {
         let toggled = call(client, &format!("{server}__toggle_extra_tool"), json!({})).await;
         let state = toggled.structured_content.expect("structuredContent");
-        assert_eq!(state["extra_enabled"], expect_listed, "{era:?} {server}: {state}");
+        assert_eq!(
+            state["extra_enabled"], expect_listed,
+            "{era:?} {server}: {state}"
+        );
         match subscription.as_mut() {
             None => {
                 next_event(events, "tools/list_changed", |e| {
@@ -44,7 +47,9 @@ async fn toggle_and_follow(
             Some(sub) => {
                 let note = tokio::time::timeout(common::PATIENCE, sub.next())
                     .await
-                    .unwrap_or_else(|_| panic!("{era:?} {server}: no list_changed on the listen stream"))
+                    .unwrap_or_else(|_| {
+                        panic!("{era:?} {server}: no list_changed on the listen stream")
+                    })
                     .expect("listen stream failed")
                     .expect("listen stream ended");
                 assert!(
@@ -53,9 +58,17 @@ async fn toggle_and_follow(
                 );
             }
         }
-        assert_eq!(listed(client, &extra).await, expect_listed, "{era:?} {server}: {extra} listed");
+        assert_eq!(
+            listed(client, &extra).await,
+            expect_listed,
+            "{era:?} {server}: {extra} listed"
+        );
         let answer = try_call(client, &extra, json!({})).await;
-        assert_eq!(answer.is_ok(), expect_listed, "{era:?} {server}: {extra} answered {answer:?}");
+        assert_eq!(
+            answer.is_ok(),
+            expect_listed,
+            "{era:?} {server}: {extra} answered {answer:?}"
+        );
     }
     if let Some(mut sub) = subscription {
         sub.cancel().await.expect("ending the listen stream");
@@ -101,5 +114,8 @@ async fn python_legacy_client_hears_list_changed_during_its_call() {
         .as_array()
         .map(|n| n.iter().filter_map(|e| e["method"].as_str()).collect())
         .unwrap_or_default();
-    assert!(methods.contains(&"notifications/tools/list_changed"), "{json:#}");
+    assert!(
+        methods.contains(&"notifications/tools/list_changed"),
+        "{json:#}"
+    );
 }

@@ -55,7 +55,7 @@ impl RawSession {
             "session must survive: {}",
             resp.status()
         );
-        resp.json().await.unwrap()
+        sallyport_e2e::response_body(&resp.text().await.unwrap())
     }
 
     async fn tool_names(&mut self) -> Vec<String> {

@@ -7,14 +7,13 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use sallyport_mcp::headers::{
     MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, encode_header_value, expected_name,
 };
-use sallyport_mcp::sse::SseDecoder;
 use sallyport_mcp::version::{Era, META_PROTOCOL_VERSION};
 use sallyport_mcp::{Body, Limits, Message, error_code, parse_body};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tracing::debug;
 
-use super::{HttpSpec, Incoming, LinkError};
+use super::{HttpSpec, Incoming, LinkError, sse_read};
 
 /// One Streamable HTTP upstream connection: its session id (legacy) and negotiated version.
 #[derive(Debug)]
@@ -85,8 +84,27 @@ impl HttpWire {
             link_id,
             request_id: msg.id(),
             is_initialize: msg.method() == Some("initialize"),
+            resume: self.resume_info(),
         };
         tokio::spawn(run_post(request, ctx)).abort_handle()
+    }
+
+    /// How to resume this session's streams (legacy sessions only).
+    fn resume_info(&self) -> Option<sse_read::Resume> {
+        let s = lock(&self.state).clone();
+        let mut headers = self.static_headers.clone();
+        headers.insert(MCP_SESSION_ID, HeaderValue::from_str(&s.session_id?).ok()?);
+        if let Some(v) = s
+            .protocol_version
+            .and_then(|v| HeaderValue::from_str(&v).ok())
+        {
+            headers.insert(MCP_PROTOCOL_VERSION, v);
+        }
+        Some(sse_read::Resume {
+            client: self.client.clone(),
+            url: self.url.clone(),
+            headers,
+        })
     }
 
     fn build_post(&self, msg: &Message) -> reqwest::RequestBuilder {
@@ -154,7 +172,7 @@ impl HttpWire {
                 debug!(server = %server, status = %resp.status(), "Upstream offers no GET stream.");
                 return;
             }
-            read_sse(resp, &server, limits, &incoming, None).await;
+            sse_read::read(resp, &server, limits, &incoming, None, None).await;
         }).abort_handle())
     }
 
@@ -182,6 +200,7 @@ struct PostCtx {
     link_id: Option<i64>,
     request_id: Option<sallyport_mcp::RequestId>,
     is_initialize: bool,
+    resume: Option<sse_read::Resume>,
 }
 
 async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
@@ -218,7 +237,27 @@ async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
         return fail(&ctx, "upstream session expired").await;
     }
     if is_sse(&resp) {
-        read_sse(resp, &ctx.server, ctx.limits, &ctx.incoming, ctx.link_id).await;
+        let (rid, resume) = (ctx.request_id.as_ref(), ctx.resume.as_ref());
+        let answered = sse_read::read_resuming(
+            resp,
+            &ctx.server,
+            ctx.limits,
+            &ctx.incoming,
+            ctx.link_id,
+            rid,
+            resume,
+        )
+        .await;
+        if !answered && ctx.request_id.is_some() {
+            fail(
+                &ctx,
+                &format!(
+                    "upstream {} closed its stream without answering",
+                    ctx.server
+                ),
+            )
+            .await;
+        }
         return;
     }
     let body = match read_capped(resp, ctx.limits.max_bytes).await {
@@ -264,35 +303,6 @@ async fn fail(ctx: &PostCtx, reason: &str) {
     if let Some(id) = &ctx.request_id {
         let err = Message::error(Some(id.clone()), error_code::INTERNAL_ERROR, reason, None);
         deliver(&ctx.incoming, err, ctx.link_id).await;
-    }
-}
-
-async fn read_sse(
-    resp: reqwest::Response,
-    server: &str,
-    limits: Limits,
-    incoming: &mpsc::Sender<Incoming>,
-    related: Option<i64>,
-) {
-    let mut decoder = SseDecoder::new(limits.max_bytes);
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else { break };
-        let events = match decoder.feed(&chunk) {
-            Ok(ev) => ev,
-            Err(e) => {
-                debug!(server, error = %e, "Upstream SSE stream invalid; closed.");
-                break;
-            }
-        };
-        for ev in events {
-            if ev.data.is_empty() || ev.event.as_deref().is_some_and(|e| e != "message") {
-                continue;
-            }
-            if let Ok(msg) = sallyport_mcp::parse_message(ev.data.as_bytes(), &limits) {
-                deliver(incoming, msg, related).await;
-            }
-        }
     }
 }
 

@@ -423,3 +423,22 @@ pub fn text_json(result: &CallToolResult) -> Value {
     let t = text(result);
     serde_json::from_str(&t).unwrap_or_else(|e| panic!("not JSON ({e}): {t}"))
 }
+
+/// Runs `tests/node/ts_client.mjs` (the TypeScript SDK v1 client, legacy era) with `args`.
+pub async fn ts_client(args: &[&str]) -> sallyport_e2e::ClientRun {
+    let script = repo_root().join("tests/node/ts_client.mjs");
+    let out = tokio::process::Command::new(sallyport_e2e::node_bin("node"))
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let json = serde_json::from_str(stdout.trim()).unwrap_or(Value::String(stdout));
+    sallyport_e2e::ClientRun {
+        code: out.status.code().unwrap_or(-1),
+        json,
+        stderr: String::from_utf8_lossy(&out.stderr).to_string(),
+    }
+}

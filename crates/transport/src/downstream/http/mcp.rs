@@ -13,7 +13,7 @@ use sallyport_pipeline::{Denial, DenyCode, Principal};
 use tokio::sync::mpsc;
 
 use super::edge::{json_response, refuse};
-use super::stream::{reply_response, session_stream};
+use super::stream::{reply, session_stream};
 use crate::gateway::{Core, Gateway};
 use crate::session::Session;
 
@@ -63,8 +63,19 @@ pub(crate) async fn post(
         }
     };
     let principal = Principal::local();
+    let accepts_sse =
+        header(&headers, header::ACCEPT.as_str()).is_some_and(|a| a.contains("text/event-stream"));
     if let Some(sid) = header(&headers, h::MCP_SESSION_ID) {
-        return post_legacy(&gw, &core, sid, version_header, parsed, principal).await;
+        return post_legacy(
+            &gw,
+            &core,
+            sid,
+            version_header,
+            parsed,
+            principal,
+            accepts_sse,
+        )
+        .await;
     }
     match parsed {
         Body::Single(msg) if is_modern(version_header, &msg) => {
@@ -134,6 +145,7 @@ async fn post_legacy(
     version_header: Option<&str>,
     body: Body,
     principal: Principal,
+    accepts_sse: bool,
 ) -> Response {
     let Some(session) = gw.session(sid) else {
         let (id, method) = first_id_method(&body);
@@ -159,7 +171,7 @@ async fn post_legacy(
         }
     }
     match body {
-        Body::Single(msg) => dispatch(session, msg, principal, Era::Legacy).await,
+        Body::Single(msg) => dispatch(session, msg, principal, Era::Legacy, accepts_sse).await,
         Body::Batch(msgs) if version::allows_batch(session.version()) => {
             batch(session, msgs, principal).await
         }
@@ -241,12 +253,18 @@ async fn post_modern(
     let mirrored = crate::mirrored::from_headers(headers);
     crate::mirrored::scope(
         mirrored,
-        dispatch(gw.stateless_session(), msg, principal, Era::Modern),
+        dispatch(gw.stateless_session(), msg, principal, Era::Modern, false),
     )
     .await
 }
 
-async fn dispatch(session: Arc<Session>, msg: Message, principal: Principal, era: Era) -> Response {
+async fn dispatch(
+    session: Arc<Session>,
+    msg: Message,
+    principal: Principal,
+    era: Era,
+    always_sse: bool,
+) -> Response {
     let is_request = msg.kind() == MessageKind::Request;
     let (tx, rx) = mpsc::channel(32);
     let mirrored = crate::mirrored::current();
@@ -256,7 +274,7 @@ async fn dispatch(session: Arc<Session>, msg: Message, principal: Principal, era
     if !is_request {
         return StatusCode::ACCEPTED.into_response();
     }
-    reply_response(rx, era).await
+    reply(rx, era, always_sse).await
 }
 
 async fn batch(session: Arc<Session>, msgs: Vec<Message>, principal: Principal) -> Response {

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use sallyport_mcp::sse::{encode_comment, encode_event};
+use sallyport_mcp::sse::{encode_comment, encode_event, encode_retry};
 use sallyport_mcp::{Message, error_code, version::Era};
 use tokio::sync::mpsc;
 
@@ -16,38 +16,81 @@ use super::edge::json_response;
 /// Keep-alive interval on long-lived streams.
 const KEEPALIVE: Duration = Duration::from_secs(15);
 
-/// Answers one request: JSON when the first message is the response itself, otherwise an
-/// SSE stream carrying related messages and ending with the response.
-pub(crate) async fn reply_response(mut rx: mpsc::Receiver<Message>, era: Era) -> Response {
+/// Answers one request. With `always_sse` (legacy clients that accept SSE) the answer is an
+/// SSE stream opening with a priming event (an id, empty data) and a `retry` hint, each event
+/// carrying an id; otherwise JSON when the first message is the response itself, else SSE.
+pub(crate) async fn reply(mut rx: mpsc::Receiver<Message>, era: Era, always_sse: bool) -> Response {
     let Some(first) = rx.recv().await else {
         // The request was cancelled or the session closed before any answer.
         return StatusCode::ACCEPTED.into_response();
     };
-    if first.is_response() {
+    if first.is_response() && !always_sse {
         return json_response(status_for(&first, era), &first);
     }
+    let ids = always_sse.then(|| EventIds::new());
     let mut ticker = tokio::time::interval(KEEPALIVE);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.reset();
-    let state = (Some(first), rx, false, ticker);
-    let stream = futures::stream::unfold(state, |(pending, mut rx, done, mut ticker)| async move {
-        if done {
-            return None;
-        }
-        let msg = match pending {
-            Some(m) => m,
-            None => tokio::select! {
-                m = rx.recv() => m?,
-                _ = ticker.tick() => {
-                    let ping = encode_comment("keep-alive");
-                    return Some((Ok::<Bytes, Infallible>(ping), (None, rx, false, ticker)));
-                }
-            },
-        };
-        let last = msg.is_response();
-        Some((Ok(sse_message(&msg)), (None, rx, last, ticker)))
+    let priming = ids.as_ref().map(|i| {
+        let mut b = encode_retry(RETRY_MS).to_vec();
+        b.extend_from_slice(&encode_event(None, Some(&i.next()), ""));
+        Bytes::from(b)
     });
+    let state = (priming, Some(first), rx, false, ticker, ids);
+    let stream = futures::stream::unfold(
+        state,
+        |(priming, pending, mut rx, done, mut ticker, ids)| async move {
+            if let Some(p) = priming {
+                return Some((
+                    Ok::<Bytes, Infallible>(p),
+                    (None, pending, rx, done, ticker, ids),
+                ));
+            }
+            if done {
+                return None;
+            }
+            let msg = match pending {
+                Some(m) => m,
+                None => tokio::select! {
+                    m = rx.recv() => m?,
+                    _ = ticker.tick() => {
+                        let ping = encode_comment("keep-alive");
+                        return Some((Ok(ping), (None, None, rx, false, ticker, ids)));
+                    }
+                },
+            };
+            let last = msg.is_response();
+            let id = ids.as_ref().map(EventIds::next);
+            Some((
+                Ok(sse_event(&msg, id.as_deref())),
+                (None, None, rx, last, ticker, ids),
+            ))
+        },
+    );
     sse_response(Body::from_stream(stream))
+}
+
+/// The reconnection delay suggested to clients, in milliseconds.
+const RETRY_MS: u64 = 1000;
+
+/// Event ids of one stream: `<random stream id>-<sequence>`.
+struct EventIds {
+    stream: String,
+    seq: std::sync::atomic::AtomicU64,
+}
+
+impl EventIds {
+    fn new() -> Self {
+        Self {
+            stream: format!("{:016x}", rand::random::<u64>()),
+            seq: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    fn next(&self) -> String {
+        let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{n}", self.stream)
+    }
 }
 
 /// The HTTP status for a final response. 2026-07-28 gives some JSON-RPC errors an HTTP
@@ -87,8 +130,12 @@ pub(crate) fn session_stream(rx: mpsc::Receiver<Message>, first: Option<Bytes>) 
 }
 
 pub(crate) fn sse_message(msg: &Message) -> Bytes {
+    sse_event(msg, None)
+}
+
+fn sse_event(msg: &Message, id: Option<&str>) -> Bytes {
     let json = String::from_utf8(msg.to_bytes()).unwrap_or_default();
-    encode_event(Some("message"), None, &json)
+    encode_event(Some("message"), id, &json)
 }
 
 fn sse_response(body: Body) -> Response {

@@ -1,0 +1,96 @@
+//! An upstream stdio server that dies mid-session is restarted: the call that was in flight
+//! when it crashed fails with an error (never a hang), and the next call in the same client
+//! session is served by a new process — in both eras.
+
+mod common;
+
+use common::{Era, TestClient, call, connect, python_stdio_server, text_json, try_call, wait_for};
+use sallyport_e2e::GatewayProc;
+use serde_json::{Value, json};
+
+fn pid_and_call(v: &Value) -> (u64, u64) {
+    (
+        v["pid"].as_u64().expect("pid"),
+        v["call"].as_u64().expect("call"),
+    )
+}
+
+fn alive(pid: u64) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_during_a_call_fails_that_call_and_the_next_one_restarts_the_server() {
+    let servers = format!(
+        "servers:\n{}    request_timeout_secs: 15\n",
+        python_stdio_server("crashy", "crashy_server.py", &["--crash-on-call", "3"])
+    );
+    let gw = GatewayProc::start(&servers).await;
+    for era in Era::BOTH {
+        let (handler, _events) = TestClient::bare();
+        let client = connect(handler, &gw.mcp_url(), era).await;
+        let mut pids = Vec::new();
+        for round in 0..2 {
+            let (pid, n1) =
+                pid_and_call(&text_json(&call(&client, "crashy__hello", json!({})).await));
+            let (same, n2) =
+                pid_and_call(&text_json(&call(&client, "crashy__hello", json!({})).await));
+            assert_eq!(
+                (same, n1 + 1),
+                (pid, n2),
+                "{era:?} round {round}: one process serves calls in a row"
+            );
+            // The third call kills the process before it answers.
+            let started = std::time::Instant::now();
+            let crashed = try_call(&client, "crashy__hello", json!({})).await;
+            assert!(
+                crashed.is_err() || crashed.as_ref().is_ok_and(|r| r.is_error == Some(true)),
+                "{era:?} round {round}: {crashed:?}"
+            );
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(10),
+                "{era:?}: the crash was only noticed by the timeout"
+            );
+            pids.push(pid);
+        }
+        let (pid, n) = pid_and_call(&text_json(&call(&client, "crashy__hello", json!({})).await));
+        assert_eq!(n, 1, "{era:?}: a fresh process");
+        pids.push(pid);
+        pids.dedup();
+        assert_eq!(
+            pids.len(),
+            3,
+            "{era:?}: every crash brought a new process: {pids:?}"
+        );
+        client.cancel().await.unwrap();
+    }
+    gw.wait_log("Upstream reconnected").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_that_exits_while_idle_is_restarted_on_the_next_call() {
+    let servers = format!(
+        "servers:\n{}",
+        python_stdio_server("crashy", "crashy_server.py", &["--exit-after", "2"])
+    );
+    let gw = GatewayProc::start(&servers).await;
+    for era in Era::BOTH {
+        let (handler, _events) = TestClient::bare();
+        let client = connect(handler, &gw.mcp_url(), era).await;
+        let (first, _) = pid_and_call(&text_json(&call(&client, "crashy__hello", json!({})).await));
+        let (same, n) = pid_and_call(&text_json(&call(&client, "crashy__hello", json!({})).await));
+        assert_eq!((same, n), (first, 2), "{era:?}");
+        // It exits on its own after answering; wait until it is really gone.
+        wait_for(
+            &format!("{era:?}: process {first} to exit"),
+            || async move { (!alive(first)).then_some(()) },
+        )
+        .await;
+        let (second, n) =
+            pid_and_call(&text_json(&call(&client, "crashy__hello", json!({})).await));
+        assert_ne!(second, first, "{era:?}: served by a new process");
+        assert_eq!(n, 1, "{era:?}");
+        client.cancel().await.unwrap();
+    }
+}
