@@ -244,13 +244,23 @@ impl Session {
     /// and responses need none.
     pub async fn handle(self: &Arc<Self>, msg: Message, principal: &Principal, reply: ClientSink) {
         *lock(&self.last_seen) = Instant::now();
-        match msg.kind() {
-            MessageKind::Request => self.handle_request(msg, principal, reply).await,
-            MessageKind::Notification => self.handle_notification(msg, principal).await,
-            MessageKind::Result | MessageKind::Error => {
-                self.answer_server_request(msg, principal).await
+        let span = tracing::debug_span!(
+            "message",
+            session.id = self.id.as_deref().unwrap_or("stateless"),
+            principal.id = %principal.id,
+            jsonrpc.id = %msg.id().map(|i| i.to_string()).unwrap_or_default(),
+            method = msg.method().unwrap_or("(response)"),
+        );
+        let work = async {
+            match msg.kind() {
+                MessageKind::Request => self.handle_request(msg, principal, reply).await,
+                MessageKind::Notification => self.handle_notification(msg, principal).await,
+                MessageKind::Result | MessageKind::Error => {
+                    self.answer_server_request(msg, principal).await
+                }
             }
-        }
+        };
+        tracing::Instrument::instrument(work, span).await;
     }
 
     async fn handle_request(
