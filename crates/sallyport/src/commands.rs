@@ -102,6 +102,10 @@ pub(crate) async fn serve_http(
     }
     info!(addr = %bound, "Sallyport listening: MCP at http://{bound}/mcp (legacy SSE at /sse).");
     let app = sallyport_transport::downstream::http::router(gw.clone());
+    // Small SSE writes must not wait for the peer's delayed ACK (Nagle).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(runtime::shutdown_signal())
         .await

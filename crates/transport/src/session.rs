@@ -5,6 +5,7 @@
 //! what that client declared). Modern (2026-07-28) clients are stateless and share one
 //! session whose upstream connections declare no client capabilities.
 
+mod catalog;
 mod listen;
 mod lists;
 mod route;
@@ -60,6 +61,7 @@ pub struct Session {
     next_server_request: AtomicU64,
     last_seen: Mutex<Instant>,
     listeners: Mutex<Vec<listen::Listener>>,
+    catalog: catalog::Catalog,
     upstream_listens: Mutex<std::collections::HashSet<usize>>,
 }
 
@@ -113,6 +115,7 @@ impl Session {
             next_server_request: AtomicU64::new(0),
             last_seen: Mutex::new(Instant::now()),
             listeners: Mutex::default(),
+            catalog: catalog::Catalog::default(),
             upstream_listens: Mutex::default(),
         });
         tokio::spawn(server_requests::pump_events(

@@ -56,6 +56,18 @@ pub(super) async fn route_request(
             msg: upstream_msg,
             tool,
         } => {
+            if let Some(name) = tool.as_deref() {
+                let method = msg.method().unwrap_or_default();
+                if !s
+                    .upstream_has(idx, super::catalog::Kind::of(method), name)
+                    .await
+                {
+                    let server = &s.slots[idx].spec.name;
+                    let denial = unknown_name(method, msg.param_str("name").unwrap_or_default())
+                        .with_detail(format!("server {server} has no {name:?}"));
+                    return s.refuse(&msg, principal, "router", &denial, reply).await;
+                }
+            }
             forward(
                 s,
                 idx,

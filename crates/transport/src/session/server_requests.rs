@@ -166,6 +166,9 @@ impl Session {
                     .insert("requestId".into(), Value::from(ours));
             }
             Some("notifications/progress") => return,
+            Some("notifications/tools/list_changed" | "notifications/prompts/list_changed") => {
+                self.catalog.invalidate(idx);
+            }
             _ => {}
         }
         self.notify_listeners(&msg);
