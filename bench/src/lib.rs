@@ -5,12 +5,13 @@
 //! `docs/BENCHMARKS.md` has the commands and the results.
 //!
 //! Layout: `upstream` is the fast MCP server, `wire` builds requests, `client` sends them
-//! and defines one operation, `load` shapes the load, `gateway` runs the sallyport process,
+//! and defines one operation, `load` shapes the load, `gateway` runs the sallyport process, `procfs` reads memory and CPU time,
 //! `run` walks the scenario matrix and `report` prints Markdown.
 
 pub mod client;
 pub mod gateway;
 pub mod load;
+pub mod procfs;
 pub mod report;
 pub mod run;
 pub mod upstream;

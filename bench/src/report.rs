@@ -97,14 +97,14 @@ pub fn render(
 
 fn phases_table(out: &mut String, outcome: &Outcome) {
     out.push_str(
-        "| up | era | method | path | load | ok | err | op/s | p50 ms | p99 ms | p99.9 ms | max ms | harness CPU µs/op | gateway CPU µs/op | gateway RSS / peak MiB |\n\
-         |---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+        "| up | era | method | path | load | ok | err | op/s | p50 ms | p99 ms | p99.9 ms | max ms | harness CPU µs/op | gateway CPU µs/op | other procs CPUs | gateway RSS / peak MiB |\n\
+         |---:|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in &outcome.rows {
         let m = &r.measured;
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {:.0} | {:.3} | {:.3} | {:.3} | {:.3} | {} | {} | {} | {} |",
             r.upstreams,
             r.era,
             r.op,
@@ -119,6 +119,8 @@ fn phases_table(out: &mut String, outcome: &Outcome) {
             m.hist.max() as f64 / 1e6,
             micros(r.harness_cpu_per_op),
             micros(r.gateway_cpu_per_op),
+            r.others_cpus
+                .map_or_else(|| "—".into(), |c| format!("{c:.2}")),
             r.memory.map_or_else(
                 || "—".into(),
                 |mem| format!("{} / {}", mib(mem.rss_kib), mib(mem.hwm_kib))

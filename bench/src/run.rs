@@ -9,8 +9,9 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 
 use crate::client::{Driver, HttpClient, Target, http_client, open};
-use crate::gateway::{Gateway, Memory, cpu_time};
+use crate::gateway::Gateway;
 use crate::load::{Measured, closed_loop, open_loop};
+use crate::procfs::{Memory, cpu_time, machine_busy};
 use crate::upstream::spawn_fast;
 use crate::wire::{Endpoint, Era, Op};
 
@@ -107,6 +108,8 @@ pub struct Row {
     pub gateway_cpu_per_op: Option<Duration>,
     /// This process's CPU time (load generator and upstreams) per operation.
     pub harness_cpu_per_op: Option<Duration>,
+    /// CPUs kept busy on average by other processes on the machine during the phase.
+    pub others_cpus: Option<f64>,
 }
 
 /// The gateway's memory right after start-up, per group.
@@ -238,16 +241,25 @@ async fn phase(
     driver: Arc<Driver>,
     (upstreams, era, op, path, mode): (usize, Era, Op, Path, Mode),
 ) -> Row {
-    let (gw0, me0) = (gw.cpu(), cpu_time(std::process::id()));
+    let me = std::process::id();
+    let before = (gw.cpu(), cpu_time(me), machine_busy());
     let measured = match mode {
         Mode::Fixed(rate) => open_loop(driver, rate, settings.duration).await,
         Mode::Saturation(c) => closed_loop(driver, c, settings.duration).await,
     };
-    let (gw1, me1) = (gw.cpu(), cpu_time(std::process::id()));
-    let per_op = |a: Option<Duration>, b: Option<Duration>| {
-        let used = b?.checked_sub(a?)?;
-        Some(used / u32::try_from(measured.ok.max(1)).unwrap_or(u32::MAX))
-    };
+    let after = (gw.cpu(), cpu_time(me), machine_busy());
+    let used = |a: Option<Duration>, b: Option<Duration>| b?.checked_sub(a?);
+    let (gw_used, me_used, all_used) = (
+        used(before.0, after.0),
+        used(before.1, after.1),
+        used(before.2, after.2),
+    );
+    let per_op =
+        |d: Option<Duration>| d.map(|d| d / u32::try_from(measured.ok.max(1)).unwrap_or(u32::MAX));
+    let others_cpus = all_used.zip(me_used).zip(gw_used).map(|((all, me), gw)| {
+        all.saturating_sub(me).saturating_sub(gw).as_secs_f64()
+            / measured.elapsed.as_secs_f64().max(1e-9)
+    });
     let through = path == Path::Gateway;
     Row {
         upstreams,
@@ -256,8 +268,9 @@ async fn phase(
         path,
         mode,
         memory: through.then(|| gw.memory()).flatten(),
-        gateway_cpu_per_op: if through { per_op(gw0, gw1) } else { None },
-        harness_cpu_per_op: per_op(me0, me1),
+        gateway_cpu_per_op: if through { per_op(gw_used) } else { None },
+        harness_cpu_per_op: per_op(me_used),
+        others_cpus,
         measured,
     }
 }
@@ -273,7 +286,7 @@ fn endpoint(url: &str, era: Era) -> anyhow::Result<Endpoint> {
 fn log_row(r: &Row) {
     let m = &r.measured;
     eprintln!(
-        "[{} up, {}, {}] {:<7} {:<10} ok={} err={} {:.0} op/s p50={:.3} p99={:.3} p99.9={:.3} ms{}",
+        "[{} up, {}, {}] {:<7} {:<10} ok={} err={} {:.0} op/s p50={:.3} p99={:.3} p99.9={:.3} ms, others {:.2} CPUs{}",
         r.upstreams,
         r.era,
         r.op,
@@ -285,6 +298,7 @@ fn log_row(r: &Row) {
         m.ms(50.0),
         m.ms(99.0),
         m.ms(99.9),
+        r.others_cpus.unwrap_or(f64::NAN),
         m.first_error
             .as_deref()
             .map(|e| format!(" first error: {e}"))

@@ -33,6 +33,10 @@ pub struct Config {
     /// Message guards and how the gateway behaves when a guard cannot decide.
     #[serde(default)]
     pub guards: Guards,
+    /// Authentication of clients (JWT, API keys, mTLS, anonymous). Absent: no credentials
+    /// are asked for, every caller is the local operator — only sensible on loopback.
+    #[serde(default)]
+    pub auth: Option<sallyport_identity::AuthConfig>,
 }
 
 /// The client-facing listener.

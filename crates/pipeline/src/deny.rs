@@ -39,6 +39,10 @@ pub enum DenyCode {
     OriginNotAllowed,
     /// The `Host` header is not allowed (DNS rebinding defence).
     HostNotAllowed,
+    /// No valid credentials (HTTP 401 with a `WWW-Authenticate` challenge).
+    Unauthenticated,
+    /// Valid credentials that may not use this listener or need more (HTTP 403).
+    AuthForbidden,
     /// The request id is already in flight in this session.
     DuplicateRequestId,
     /// The tool is unknown or not allowed; answered exactly like an unknown tool.
@@ -66,6 +70,8 @@ impl DenyCode {
             Self::UnsupportedVersion => "unsupported_version",
             Self::OriginNotAllowed => "origin_not_allowed",
             Self::HostNotAllowed => "host_not_allowed",
+            Self::Unauthenticated => "unauthenticated",
+            Self::AuthForbidden => "auth_forbidden",
             Self::DuplicateRequestId => "duplicate_request_id",
             Self::ToolNotAllowed => "tool_not_allowed",
             Self::ResourceNotFound | Self::UnknownResource => "resource_not_found",
@@ -93,6 +99,9 @@ impl DenyCode {
             Self::ResourceNotFound => error_code::RESOURCE_NOT_FOUND,
             Self::UnknownResource => error_code::INVALID_PARAMS,
             Self::MethodNotFound => error_code::METHOD_NOT_FOUND,
+            // Implementation-defined codes (-32000..-32019) for authentication failures.
+            Self::Unauthenticated => -32001,
+            Self::AuthForbidden => -32003,
             Self::GuardFailed => error_code::INTERNAL_ERROR,
         }
     }
@@ -115,6 +124,8 @@ impl DenyCode {
             // 2026-07-28: unknown methods are 404 with a -32601 body.
             Self::MethodNotFound => 404,
             Self::GuardFailed => 500,
+            Self::Unauthenticated => 401,
+            Self::AuthForbidden => 403,
         }
     }
 }

@@ -64,7 +64,50 @@ pub(crate) enum Command {
         #[arg(long, default_value = "127.0.0.1:8787")]
         listen: SocketAddr,
     },
+    /// Manage API keys (stored as keyed hashes in `auth.api_keys.store_path`).
+    Keys {
+        /// Configuration file (its `auth.api_keys` section names the store and secret);
+        /// default `sallyport.yaml`.
+        #[arg(short, long, global = true)]
+        config: Option<PathBuf>,
+        /// What to do.
+        #[command(subcommand)]
+        action: KeysAction,
+    },
     /// Run the built-in demo MCP server on stdin/stdout (used by `demo`).
     #[command(hide = true)]
     DemoServer,
+}
+
+/// `sallyport keys` actions.
+#[derive(Debug, Subcommand)]
+pub(crate) enum KeysAction {
+    /// Create a key; the key itself is printed once and never stored.
+    Create {
+        /// A name for the key (who or what uses it).
+        #[arg(long)]
+        name: String,
+        /// Roles granted (repeatable), e.g. `mcp_operator`.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Scopes granted (repeatable).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// Days until the key expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u64>,
+        /// Source networks allowed to use the key (repeatable CIDR), e.g. `10.0.0.0/8`.
+        #[arg(long = "allow-cidr")]
+        allowed_cidrs: Vec<String>,
+        /// Principal id the key authenticates as (default: derived from the name).
+        #[arg(long)]
+        principal: Option<String>,
+    },
+    /// List keys (prefix, name, roles, expiry, revoked) — never the keys themselves.
+    List,
+    /// Revoke a key by its prefix.
+    Revoke {
+        /// The key's visible prefix, as shown by `list`.
+        prefix: String,
+    },
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod demo;
+mod keys;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,6 +38,12 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             tokio_runtime()?.block_on(stdio(&config, access_log.as_deref()))
         }
         Command::Demo { listen } => tokio_runtime()?.block_on(demo::run(listen)),
+        Command::Keys { config, action } => keys::run(
+            config
+                .as_deref()
+                .unwrap_or(std::path::Path::new("sallyport.yaml")),
+            action,
+        ),
         Command::DemoServer => {
             tokio_runtime()?
                 .block_on(sallyport_demo::serve_stdio())
@@ -106,10 +113,13 @@ pub(crate) async fn serve_http(
     let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
         let _ = tcp.set_nodelay(true);
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(runtime::shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(runtime::shutdown_signal())
+    .await
+    .context("serving HTTP")?;
     info!("Shutting down: closing sessions and upstreams.");
     gw.shutdown().await;
     Ok(ExitCode::SUCCESS)

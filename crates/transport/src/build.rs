@@ -110,12 +110,24 @@ fn http_spec(h: &sallyport_config::HttpServer) -> HttpSpec {
     }
 }
 
+/// Why a configuration could not be turned into a running core.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Upstream names cannot be federated.
+    #[error(transparent)]
+    Federation(#[from] FederationError),
+    /// The `auth` section cannot be built (unreadable secret, key store, key set…).
+    #[error("auth: {0}")]
+    Auth(#[from] sallyport_identity::BuildError),
+}
+
 /// Builds a core from a validated config. `cursor_key` is used when the config sets none.
 pub fn core(
     config: &Config,
     sink: Arc<dyn DecisionSink>,
     cursor_key: &[u8],
-) -> Result<Core, FederationError> {
+) -> Result<Core, BuildError> {
     let limits = limits(config);
     let env: HashMap<String, String> = std::env::vars().collect();
     let servers = config
@@ -137,10 +149,17 @@ pub fn core(
         max_sessions: config.listen.max_sessions,
         legacy_sse: config.listen.legacy_sse,
     };
+    let auth = config
+        .auth
+        .as_ref()
+        .map(sallyport_identity::AuthConfig::build)
+        .transpose()?
+        .map(Arc::new);
     Ok(Core {
         federation,
         relay: Relay::new(guard_chain(config), sink),
         limits,
         edge,
+        auth,
     })
 }

@@ -25,6 +25,8 @@ pub struct Core {
     pub limits: Limits,
     /// Downstream listener settings.
     pub edge: EdgeSettings,
+    /// Client authentication; `None` means every caller is the local operator.
+    pub auth: Option<Arc<sallyport_identity::Authenticator>>,
 }
 
 /// Settings of the downstream edges.
@@ -106,6 +108,18 @@ impl Gateway {
     /// A legacy session by id.
     pub fn session(&self, id: &str) -> Option<Arc<Session>> {
         lock(&self.sessions).get(id).cloned()
+    }
+
+    /// A legacy session by id, only for the principal that opened it: the same id with
+    /// another caller's credentials finds nothing (sessions never authenticate).
+    pub fn session_for(
+        &self,
+        id: &str,
+        principal: &sallyport_pipeline::Principal,
+    ) -> Option<Arc<Session>> {
+        self.session(id).filter(|s| {
+            s.principal().id == principal.id && s.principal().auth_method == principal.auth_method
+        })
     }
 
     /// Ends a legacy session; later requests with its id get 404.

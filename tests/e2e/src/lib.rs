@@ -85,11 +85,30 @@ impl GatewayProc {
     /// Starts the gateway with `servers_yaml` (the `servers:` list and any other top-level
     /// sections, without `listen`), and waits until `/healthz` answers.
     pub async fn start(servers_yaml: &str) -> Self {
+        Self::start_with(|_, _| servers_yaml.to_owned()).await
+    }
+
+    /// Like `start`, with the rest of the config written by `make(port, dir)` — for configs
+    /// that must name the gateway's own URL or files in its directory. Runs `prepare(config)`
+    /// (e.g. `sallyport keys create`) before the gateway starts.
+    pub async fn start_with(make: impl FnOnce(u16, &Path) -> String) -> Self {
+        Self::start_prepared(make, |_| ()).await
+    }
+
+    /// `start_with`, plus a step that runs on the written config before the gateway starts.
+    pub async fn start_prepared(
+        make: impl FnOnce(u16, &Path) -> String,
+        prepare: impl FnOnce(&Path),
+    ) -> Self {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("sallyport.yaml");
-        let yaml = format!("listen: {{ http: \"127.0.0.1:{port}\" }}\n{servers_yaml}");
+        let yaml = format!(
+            "listen: {{ http: \"127.0.0.1:{port}\" }}\n{}",
+            make(port, dir.path())
+        );
         std::fs::write(&config, yaml).unwrap();
+        prepare(&config);
         let access_log = dir.path().join("access.jsonl");
         let stderr = std::fs::File::create(dir.path().join("stderr.log")).unwrap();
         let child = Command::new(sallyport_bin())

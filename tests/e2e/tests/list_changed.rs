@@ -2,6 +2,7 @@
 //! and announces `notifications/tools/list_changed`. Through the gateway the client hears the
 //! announcement (legacy: on its session; 2026-07-28: on a `subscriptions/listen` stream), and
 //! its next list shows the change, for stdio and Streamable HTTP upstreams.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

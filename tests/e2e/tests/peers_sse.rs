@@ -1,5 +1,6 @@
 //! The deprecated HTTP+SSE transport (2024-11-05) on both sides of the gateway: a Python SDK
 //! server as an `sse:` upstream, and a 2024-11-05 client on the gateway's `/sse`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,6 +1,7 @@
 //! An upstream stdio server that dies mid-session is restarted: the call that was in flight
 //! when it crashed fails with an error (never a hang), and the next call in the same client
 //! session is served by a new process — in both eras.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,6 +2,7 @@
 //! upstream reach the client that made the call, and its answers reach the upstream — as real
 //! JSON-RPC requests for legacy clients, as MRTR `input_required` rounds for 2026-07-28
 //! clients. An upstream only sees the capabilities its client declared.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -102,7 +103,12 @@ async fn server_everything_over_http_asks_the_calling_client() {
         "{:#}",
         run.json
     );
-    assert_eq!(callback_kinds(&run), ["sampling"]);
+    // server-everything also asks for roots when a session starts: look for ours among them.
+    assert!(
+        callback_kinds(&run).contains(&"sampling".to_owned()),
+        "{:#}",
+        run.json
+    );
 
     let run = py_client(
         &[

@@ -1,10 +1,13 @@
 //! The HTTP listener: `/mcp` (Streamable HTTP, both eras), `/sse` + `/message`
 //! (2024-11-05), `/healthz` and `/readyz`.
 
+mod authn;
 mod edge;
 mod legacy_sse;
 mod mcp;
 mod stream;
+
+pub use authn::PeerCertificate;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -46,17 +49,36 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/.well-known/oauth-protected-resource",
+            get(resource_metadata),
+        )
+        .route(
+            "/.well-known/oauth-protected-resource/{*path}",
+            get(resource_metadata),
+        )
         .with_state(gw)
         .merge(mcp_routes)
 }
 
 /// Host and Origin checks before anything else reads the request.
-async fn guard_edge(State(gw): State<Arc<Gateway>>, req: Request, next: Next) -> Response {
+async fn guard_edge(State(gw): State<Arc<Gateway>>, mut req: Request, next: Next) -> Response {
     let core = gw.core();
     if let Err(denial) = edge::check_host_and_origin(&core.edge, req.headers()) {
         return edge::refuse(&core, &denial, Era::Legacy, None, None);
     }
-    next.run(req).await
+    let presented = authn::Presented::from_request(&req);
+    match authn::authenticate(&core, &presented).await {
+        Ok(principal) => {
+            req.extensions_mut().insert(principal);
+            next.run(req).await
+        }
+        Err(refusal) => refusal,
+    }
+}
+
+async fn resource_metadata(State(gw): State<Arc<Gateway>>, uri: axum::http::Uri) -> Response {
+    authn::protected_resource_metadata(&gw.core(), uri.path())
 }
 
 async fn healthz(State(gw): State<Arc<Gateway>>) -> Response {

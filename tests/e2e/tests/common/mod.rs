@@ -189,13 +189,15 @@ pub type Client = RunningService<RoleClient, TestClient>;
 /// negotiated version.
 pub async fn connect(handler: TestClient, url: &str, era: Era) -> Client {
     let transport = StreamableHttpClientTransport::from_uri(url.to_owned());
-    let client = tokio::time::timeout(
+    let Ok(connected) = tokio::time::timeout(
         PATIENCE,
         handler.serve_with_lifecycle(transport, era.lifecycle()),
     )
     .await
-    .unwrap_or_else(|_| panic!("{era:?}: connecting to {url} timed out"))
-    .unwrap_or_else(|e| panic!("{era:?}: connecting to {url} failed: {e}"));
+    else {
+        panic!("{era:?}: connecting to {url} timed out");
+    };
+    let client = connected.unwrap_or_else(|e| panic!("{era:?}: connecting to {url} failed: {e}"));
     let negotiated = client
         .peer_info()
         .expect("no server info after connecting")

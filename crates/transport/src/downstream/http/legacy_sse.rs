@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Extension, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use sallyport_mcp::sse::encode_event;
@@ -72,6 +72,7 @@ pub(crate) async fn open(State(st): State<SseState>) -> Response {
 /// POST /message?sessionId=….
 pub(crate) async fn message(
     State(st): State<SseState>,
+    Extension(principal): Extension<Principal>,
     Query(q): Query<SessionQuery>,
     body: Bytes,
 ) -> Response {
@@ -104,7 +105,6 @@ pub(crate) async fn message(
             );
         }
     };
-    let principal = Principal::local();
     if msg.method() == Some("initialize") {
         let opened = Session::initialize(st.gw.clone(), &msg, principal, false).await;
         opened.session.attach_stream(conn.sink.clone());

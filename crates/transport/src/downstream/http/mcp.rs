@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sallyport_mcp::headers::{self as h, validate_modern_headers, validate_modern_meta};
@@ -24,6 +24,7 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 /// POST /mcp: one message (or a 2025-03-26 batch).
 pub(crate) async fn post(
     State(gw): State<Arc<Gateway>>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -62,7 +63,6 @@ pub(crate) async fn post(
             );
         }
     };
-    let principal = Principal::local();
     let accepts_sse =
         header(&headers, header::ACCEPT.as_str()).is_some_and(|a| a.contains("text/event-stream"));
     if let Some(sid) = header(&headers, h::MCP_SESSION_ID) {
@@ -147,7 +147,7 @@ async fn post_legacy(
     principal: Principal,
     accepts_sse: bool,
 ) -> Response {
-    let Some(session) = gw.session(sid) else {
+    let Some(session) = gw.session_for(sid, &principal) else {
         let (id, method) = first_id_method(&body);
         let d = Denial::client(
             DenyCode::InvalidMessage,
@@ -308,12 +308,16 @@ async fn batch(session: Arc<Session>, msgs: Vec<Message>, principal: Principal) 
 }
 
 /// GET /mcp: the legacy session's stream of unsolicited messages.
-pub(crate) async fn get(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+pub(crate) async fn get(
+    State(gw): State<Arc<Gateway>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
     let core = gw.core();
     let Some(sid) = header(&headers, h::MCP_SESSION_ID) else {
         return modern_or_missing(&core, &headers);
     };
-    let Some(session) = gw.session(sid) else {
+    let Some(session) = gw.session_for(sid, &principal) else {
         let d = Denial::client(
             DenyCode::InvalidMessage,
             "Session not found; send initialize to start a new session",
@@ -338,12 +342,19 @@ pub(crate) async fn get(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> R
 }
 
 /// DELETE /mcp: ends a legacy session.
-pub(crate) async fn delete(State(gw): State<Arc<Gateway>>, headers: HeaderMap) -> Response {
+pub(crate) async fn delete(
+    State(gw): State<Arc<Gateway>>,
+    Extension(principal): Extension<Principal>,
+    headers: HeaderMap,
+) -> Response {
     let core = gw.core();
     let Some(sid) = header(&headers, h::MCP_SESSION_ID) else {
         return modern_or_missing(&core, &headers);
     };
-    match gw.remove_session(sid) {
+    match gw
+        .session_for(sid, &principal)
+        .and_then(|_| gw.remove_session(sid))
+    {
         Some(session) => {
             session.close().await;
             StatusCode::NO_CONTENT.into_response()

@@ -1,0 +1,325 @@
+//! Cedar ABAC: one request's entities and context, and the evaluation.
+//!
+//! The data model (no namespace), documented for policy authors in docs/authorization.md:
+//!
+//! * principal: `User::"<id>"` (users, the local operator, anonymous callers) or
+//!   `Service::"<id>"`, with `kind`, `roles` (set), `tenant`?, and parents `Role::"<role>"`.
+//! * action: `Action::"read" | "write" | "execute" | "delete"`, member of
+//!   `Action::"call_tool" | "get_prompt" | "read_resource"`.
+//! * resource: `Tool | Prompt | Resource::"<server>/<name>"` with `server`, `name`, `kind`,
+//!   `path`, `action`, `high_risk`, `labels` (set), `tenant`?; member of `Path::"<path>"`,
+//!   itself in each ancestor path (`Path::"mcp.docker"` in `Path::"mcp"`).
+//! * context: `phase`, `arguments`, `time`, `source_ip`?, `country`?, `device_id`?,
+//!   `trust_score`?, `tenant`?, `auth`.
+
+mod store;
+mod value;
+
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use cedar_policy::{
+    AuthorizationError, Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName,
+    EntityUid, Request, RestrictedExpression,
+};
+use serde_json::Value;
+
+pub use store::{PolicyInfo, PolicyStore};
+pub use value::{ValueError, ValueLimits, record, to_cedar};
+
+use crate::classify::{Classification, TargetKind};
+use crate::subject::{Phase, Subject, SubjectKind, Target};
+use crate::time::Timestamp;
+
+/// Everything one Cedar evaluation looks at.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CedarInput<'a> {
+    pub(crate) subject: &'a Subject,
+    pub(crate) roles: &'a [&'a str],
+    pub(crate) target: &'a Target<'a>,
+    pub(crate) class: &'a Classification,
+    pub(crate) arguments: Option<&'a Value>,
+    pub(crate) phase: Phase,
+    pub(crate) now: Timestamp,
+    pub(crate) trust_score: Option<f64>,
+}
+
+/// What Cedar said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CedarOutcome {
+    /// Cedar's own decision (permit and no forbid).
+    pub(crate) allowed: bool,
+    /// The policies that determined it: satisfied permits when allowed, satisfied forbids
+    /// when denied (empty when denied for lack of a permit).
+    pub(crate) determining: Vec<String>,
+    /// Policies that failed to evaluate: `(policy id, message)`.
+    pub(crate) errors: Vec<(String, String)>,
+}
+
+/// Why Cedar could not be asked.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum InputError {
+    /// Arguments out of bounds.
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    /// Entities or context rejected by Cedar.
+    #[error("policy input rejected: {0}")]
+    Cedar(String),
+}
+
+struct Types {
+    user: EntityTypeName,
+    service: EntityTypeName,
+    role: EntityTypeName,
+    action: EntityTypeName,
+    tool: EntityTypeName,
+    prompt: EntityTypeName,
+    resource: EntityTypeName,
+    path: EntityTypeName,
+}
+
+fn types() -> Option<&'static Types> {
+    static TYPES: OnceLock<Option<Types>> = OnceLock::new();
+    TYPES
+        .get_or_init(|| {
+            let t = |s: &str| EntityTypeName::from_str(s).ok();
+            Some(Types {
+                user: t("User")?,
+                service: t("Service")?,
+                role: t("Role")?,
+                action: t("Action")?,
+                tool: t("Tool")?,
+                prompt: t("Prompt")?,
+                resource: t("Resource")?,
+                path: t("Path")?,
+            })
+        })
+        .as_ref()
+}
+
+fn uid(ty: &EntityTypeName, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id))
+}
+
+fn rejected(e: impl std::fmt::Display) -> InputError {
+    InputError::Cedar(e.to_string())
+}
+
+/// Evaluates `store` for one request.
+pub(crate) fn evaluate(
+    store: &PolicyStore,
+    input: &CedarInput<'_>,
+    limits: &ValueLimits,
+) -> Result<CedarOutcome, InputError> {
+    let t = types().ok_or_else(|| InputError::Cedar("entity types unavailable".into()))?;
+    let mut entities = Vec::with_capacity(8 + input.roles.len());
+    let principal = principal(t, input, &mut entities)?;
+    let action = action(t, input.class, &mut entities);
+    let resource = resource(t, input, &mut entities)?;
+    let context = context(input, limits)?;
+    let entities = Entities::from_entities(entities, None).map_err(rejected)?;
+    let request = Request::new(principal, action, resource, context, None).map_err(rejected)?;
+    let response = Authorizer::new().is_authorized(&request, store.set(), &entities);
+    let diagnostics = response.diagnostics();
+    Ok(CedarOutcome {
+        allowed: response.decision() == Decision::Allow,
+        determining: diagnostics.reason().map(ToString::to_string).collect(),
+        errors: diagnostics
+            .errors()
+            .map(|e| {
+                let AuthorizationError::PolicyEvaluationError(pe) = e;
+                (pe.policy_id().to_string(), pe.inner().to_string())
+            })
+            .collect(),
+    })
+}
+
+fn string_set<'a>(items: impl IntoIterator<Item = &'a str>) -> RestrictedExpression {
+    RestrictedExpression::new_set(
+        items
+            .into_iter()
+            .map(|s| RestrictedExpression::new_string(s.to_owned())),
+    )
+}
+
+fn principal(
+    t: &Types,
+    input: &CedarInput<'_>,
+    out: &mut Vec<Entity>,
+) -> Result<EntityUid, InputError> {
+    let s = input.subject;
+    let ty = if s.kind == SubjectKind::Service {
+        &t.service
+    } else {
+        &t.user
+    };
+    let me = uid(ty, &s.id);
+    let mut attrs = HashMap::with_capacity(5);
+    attrs.insert("id".into(), RestrictedExpression::new_string(s.id.clone()));
+    attrs.insert(
+        "kind".into(),
+        RestrictedExpression::new_string(s.kind.as_str().into()),
+    );
+    attrs.insert("roles".into(), string_set(input.roles.iter().copied()));
+    if let Some(tenant) = &s.tenant {
+        attrs.insert(
+            "tenant".into(),
+            RestrictedExpression::new_string(tenant.clone()),
+        );
+    }
+    let mut parents = HashSet::with_capacity(input.roles.len());
+    for role in input.roles {
+        let r = uid(&t.role, role);
+        out.push(Entity::new_no_attrs(r.clone(), HashSet::new()));
+        parents.insert(r);
+    }
+    out.push(Entity::new(me.clone(), attrs, parents).map_err(rejected)?);
+    Ok(me)
+}
+
+fn action(t: &Types, class: &Classification, out: &mut Vec<Entity>) -> EntityUid {
+    let group = match class.kind {
+        TargetKind::Tool => "call_tool",
+        TargetKind::Prompt => "get_prompt",
+        TargetKind::Resource => "read_resource",
+    };
+    let group = uid(&t.action, group);
+    let me = uid(&t.action, class.action.as_str());
+    out.push(Entity::new_no_attrs(group.clone(), HashSet::new()));
+    out.push(Entity::new_no_attrs(me.clone(), HashSet::from([group])));
+    me
+}
+
+fn resource(
+    t: &Types,
+    input: &CedarInput<'_>,
+    out: &mut Vec<Entity>,
+) -> Result<EntityUid, InputError> {
+    let c = input.class;
+    let ty = match c.kind {
+        TargetKind::Tool => &t.tool,
+        TargetKind::Prompt => &t.prompt,
+        TargetKind::Resource => &t.resource,
+    };
+    let me = uid(
+        ty,
+        &format!("{}/{}", input.target.server, input.target.name),
+    );
+    let lineage: Vec<&str> = c.resource.lineage().collect();
+    for (i, p) in lineage.iter().enumerate() {
+        let parents = lineage
+            .get(i + 1)
+            .map(|parent| HashSet::from([uid(&t.path, parent)]))
+            .unwrap_or_default();
+        out.push(Entity::new_no_attrs(uid(&t.path, p), parents));
+    }
+    let str_ = |s: &str| RestrictedExpression::new_string(s.to_owned());
+    let mut attrs = HashMap::with_capacity(8);
+    attrs.insert("server".into(), str_(input.target.server));
+    attrs.insert("name".into(), str_(input.target.name));
+    attrs.insert("kind".into(), str_(c.kind.as_str()));
+    attrs.insert("path".into(), str_(c.resource.as_str()));
+    attrs.insert("action".into(), str_(c.action.as_str()));
+    attrs.insert(
+        "high_risk".into(),
+        RestrictedExpression::new_bool(c.high_risk),
+    );
+    attrs.insert(
+        "labels".into(),
+        string_set(c.labels.iter().map(String::as_str)),
+    );
+    if let Some(tenant) = &c.tenant {
+        attrs.insert("tenant".into(), str_(tenant));
+    }
+    let parents = HashSet::from([uid(&t.path, c.resource.as_str())]);
+    out.push(Entity::new(me.clone(), attrs, parents).map_err(rejected)?);
+    Ok(me)
+}
+
+fn context(input: &CedarInput<'_>, limits: &ValueLimits) -> Result<Context, InputError> {
+    let s = input.subject;
+    let a = &s.attributes;
+    let str_ = |s: &str| RestrictedExpression::new_string(s.to_owned());
+    let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(10);
+    pairs.push(("phase".into(), str_(input.phase.as_str())));
+    let arguments = match input.phase {
+        Phase::Call => record(input.arguments, limits)?,
+        Phase::List => value::empty_record(),
+    };
+    pairs.push(("arguments".into(), arguments));
+    pairs.push(("time".into(), time_record(input.now)?));
+    if let Some(ip) = a.source_ip {
+        pairs.push((
+            "source_ip".into(),
+            RestrictedExpression::new_ip(ip.to_canonical().to_string()),
+        ));
+    }
+    if let Some(c) = &a.country {
+        pairs.push(("country".into(), str_(&c.to_ascii_uppercase())));
+    }
+    if let Some(d) = &a.device_id {
+        pairs.push(("device_id".into(), str_(d)));
+    }
+    if let Some(score) = input.trust_score {
+        let text = format!("{:.4}", score.clamp(0.0, 1.0));
+        pairs.push((
+            "trust_score".into(),
+            RestrictedExpression::new_decimal(text),
+        ));
+    }
+    if let Some(tenant) = &s.tenant {
+        pairs.push(("tenant".into(), str_(tenant)));
+    }
+    pairs.push(("auth".into(), auth_record(s, input.now)?));
+    Context::from_pairs(pairs).map_err(rejected)
+}
+
+fn time_record(now: Timestamp) -> Result<RestrictedExpression, InputError> {
+    let c = now.civil();
+    let long = |v: u32| RestrictedExpression::new_long(i64::from(v));
+    RestrictedExpression::new_record([
+        ("hour".to_owned(), long(c.hour)),
+        ("minute".to_owned(), long(c.minute)),
+        ("minute_of_day".to_owned(), long(c.hour * 60 + c.minute)),
+        (
+            "weekday".to_owned(),
+            RestrictedExpression::new_string(c.weekday.into()),
+        ),
+        ("date".to_owned(), RestrictedExpression::new_string(c.date)),
+        (
+            "unix".to_owned(),
+            RestrictedExpression::new_long(now.secs()),
+        ),
+        (
+            "now".to_owned(),
+            RestrictedExpression::new_datetime(c.datetime),
+        ),
+    ])
+    .map_err(rejected)
+}
+
+fn auth_record(s: &Subject, now: Timestamp) -> Result<RestrictedExpression, InputError> {
+    let a = &s.attributes;
+    let mut fields = vec![
+        (
+            "amr".to_owned(),
+            string_set(a.amr.iter().map(String::as_str)),
+        ),
+        (
+            "scopes".to_owned(),
+            string_set(a.scopes.iter().map(String::as_str)),
+        ),
+    ];
+    if let Some(m) = &a.auth_method {
+        fields.push(("method".into(), RestrictedExpression::new_string(m.clone())));
+    }
+    if let Some(acr) = &a.acr {
+        fields.push(("acr".into(), RestrictedExpression::new_string(acr.clone())));
+    }
+    if let Some(t) = a.auth_time {
+        let age = now.secs().saturating_sub(t);
+        fields.push(("age_secs".into(), RestrictedExpression::new_long(age)));
+    }
+    RestrictedExpression::new_record(fields).map_err(rejected)
+}
