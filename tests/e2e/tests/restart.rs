@@ -95,3 +95,34 @@ async fn a_server_that_exits_while_idle_is_restarted_on_the_next_call() {
         client.cancel().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_crash_loop_stops_at_the_restart_limit() {
+    // Every process dies on its first call; one restart is allowed.
+    let servers = format!(
+        "servers:\n{}    request_timeout_secs: 15\n",
+        python_stdio_server("crashy", "crashy_server.py", &["--crash-on-call", "1"])
+    )
+    .replace(
+        "\n    stdio: {",
+        "\n    stdio: { restart: { max_restarts: 1, initial_backoff_ms: 50, max_backoff_ms: 200 },",
+    );
+    let gw = GatewayProc::start(&servers).await;
+    let (handler, _events) = TestClient::bare();
+    let client = connect(handler, &gw.mcp_url(), Era::Legacy).await;
+    // The first process (started at initialize) crashes on its first call; so does the one
+    // restart allowed. After that the server is reported unavailable instead of respawned.
+    for _ in 0..2 {
+        let r = try_call(&client, "crashy__hello", json!({})).await;
+        assert!(
+            r.is_err() || r.as_ref().is_ok_and(|r| r.is_error == Some(true)),
+            "{r:?}"
+        );
+    }
+    let refused = try_call(&client, "crashy__hello", json!({})).await;
+    let message = format!("{refused:?}");
+    assert!(
+        message.contains("restart limit"),
+        "third call must be refused, not respawn: {message}"
+    );
+}

@@ -18,7 +18,18 @@ struct SlotState {
     failures: u32,
     not_before: Option<Instant>,
     connects: u32,
+    /// When the current link was established.
+    connected_at: Option<Instant>,
+    /// Recent crashes (connections lost), within `CRASH_WINDOW`.
+    crashes: std::collections::VecDeque<Instant>,
+    /// Crashes in a row of links that died young (a crash loop).
+    crash_streak: u32,
 }
+
+/// Crashes older than this no longer count against `max_restarts`.
+const CRASH_WINDOW: Duration = Duration::from_secs(600);
+/// A link that lived this long before dying ends a crash streak.
+const STABLE_AFTER: Duration = Duration::from_secs(30);
 
 /// The connection to one upstream within a session.
 #[derive(Debug)]
@@ -48,15 +59,28 @@ impl LinkSlot {
         if let Some(link) = st.link.as_ref().filter(|l| !l.is_closed()) {
             return Ok(link.clone());
         }
-        if let Some(dead) = st.link.take() {
-            warn!(server = %self.spec.name, "Upstream connection lost; reconnecting.");
-            tokio::spawn(async move { dead.shutdown().await });
-        }
         let (max_restarts, initial, max) = self.backoff_params();
-        if st.connects > 0 && st.failures > max_restarts {
+        if let Some(dead) = st.link.take() {
+            tokio::spawn(async move { dead.shutdown().await });
+            record_crash(&mut st, initial, max);
+            warn!(server = %self.spec.name, crashes = st.crashes.len(), "Upstream connection lost; restarting.");
+        }
+        let now = Instant::now();
+        while st
+            .crashes
+            .front()
+            .is_some_and(|t| now.duration_since(*t) > CRASH_WINDOW)
+        {
+            st.crashes.pop_front();
+        }
+        let crashed_too_often = u32::try_from(st.crashes.len()).unwrap_or(u32::MAX) > max_restarts;
+        if (st.connects > 0 && st.failures > max_restarts) || crashed_too_often {
             return Err(LinkError::Unavailable {
                 server: self.spec.name.to_string(),
-                reason: "restart limit reached".into(),
+                reason: format!(
+                    "restart limit reached ({max_restarts} within {} s)",
+                    CRASH_WINDOW.as_secs()
+                ),
             });
         }
         if let Some(t) = st.not_before {
@@ -84,6 +108,7 @@ impl LinkSlot {
                 }
                 st.failures = 0;
                 st.not_before = None;
+                st.connected_at = Some(Instant::now());
                 st.link = Some(link.clone());
                 Ok(link)
             }
@@ -134,5 +159,20 @@ async fn forward_events(
         if tx.send((idx, ev)).await.is_err() {
             break;
         }
+    }
+}
+
+/// Counts a lost connection; a link that died young lengthens the crash streak and the delay
+/// before the next restart (exponential, capped).
+fn record_crash(st: &mut SlotState, initial: Duration, max: Duration) {
+    let now = Instant::now();
+    st.crashes.push_back(now);
+    let young = st
+        .connected_at
+        .is_some_and(|t| now.duration_since(t) < STABLE_AFTER);
+    st.crash_streak = if young { st.crash_streak + 1 } else { 1 };
+    if st.crash_streak > 1 {
+        let exp = (st.crash_streak - 2).min(16);
+        st.not_before = Some(now + initial.saturating_mul(1 << exp).min(max));
     }
 }
