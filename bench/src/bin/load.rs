@@ -20,7 +20,7 @@ use sallyport_bench::wire::{Era, Op};
 #[command(name = "load")]
 struct Args {
     /// CI smoke mode: short phases at low load (defaults 1 s, 0.2 s warm-up, 200/s, 8
-    /// workers). Asserts no target; fails only if a request fails.
+    /// workers). Asserts no performance target; exits non-zero if any request fails.
     #[arg(long)]
     quick: bool,
     /// Seconds each measured phase lasts [default: 10, quick 1].
@@ -140,8 +140,12 @@ fn real_main() -> anyhow::Result<ExitCode> {
     }
     let errors: u64 = outcome.rows.iter().map(|r| r.measured.errors).sum();
     if errors > 0 {
-        eprintln!("error: {errors} operations failed");
-        return Ok(ExitCode::FAILURE);
+        eprintln!("{errors} operations failed (see the err column)");
+        // At --quick's low load a failure is a bug; at full load it may be overload, which
+        // the report shows.
+        if args.quick {
+            return Ok(ExitCode::FAILURE);
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -12,12 +12,16 @@
 //! * context: `phase`, `arguments`, `time`, `source_ip`?, `country`?, `device_id`?,
 //!   `trust_score`?, `tenant`?, `auth`.
 
+mod slice;
 mod store;
 mod value;
 
+use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::str::FromStr;
 use std::sync::OnceLock;
+use std::thread::LocalKey;
 
 use cedar_policy::{
     AuthorizationError, Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName,
@@ -25,6 +29,7 @@ use cedar_policy::{
 };
 use serde_json::Value;
 
+use slice::Facts;
 pub use store::{PolicyInfo, PolicyStore};
 pub use value::{ValueError, ValueLimits, record, to_cedar};
 
@@ -113,14 +118,35 @@ pub(crate) fn evaluate(
     limits: &ValueLimits,
 ) -> Result<CedarOutcome, InputError> {
     let t = types().ok_or_else(|| InputError::Cedar("entity types unavailable".into()))?;
-    let mut entities = Vec::with_capacity(8 + input.roles.len());
+    let c = input.class;
+    let (principal_ty, resource_ty) = type_names(input.subject.kind, c.kind);
+    let group = group_of(c.kind);
+    let resource_id = format!("{}/{}", input.target.server, input.target.name);
+    let lineage: Vec<&str> = c.resource.lineage().collect();
+    let roles: Vec<(&str, &str)> = input.roles.iter().map(|r| ("Role", *r)).collect();
+    let paths: Vec<(&str, &str)> = lineage.iter().map(|p| ("Path", *p)).collect();
+    let facts = |ty, id, ancestors| Facts { ty, id, ancestors };
+    let Some(policies) = store.slicer().slice(
+        &facts(principal_ty, &input.subject.id, &roles),
+        &facts("Action", c.action.as_str(), &[("Action", group)]),
+        &facts(resource_ty, &resource_id, &paths),
+    ) else {
+        // No policy's scope matches: Cedar would deny for lack of a permit, and nothing
+        // can fail to evaluate.
+        return Ok(CedarOutcome {
+            allowed: false,
+            determining: Vec::new(),
+            errors: Vec::new(),
+        });
+    };
+    let mut entities = Vec::with_capacity(6 + input.roles.len() + lineage.len());
     let principal = principal(t, input, &mut entities)?;
-    let action = action(t, input.class, &mut entities);
-    let resource = resource(t, input, &mut entities)?;
+    let action = action(t, c, group, &mut entities);
+    let resource = resource(t, input, &resource_id, &lineage, &mut entities)?;
     let context = context(input, limits)?;
     let entities = Entities::from_entities(entities, None).map_err(rejected)?;
     let request = Request::new(principal, action, resource, context, None).map_err(rejected)?;
-    let response = Authorizer::new().is_authorized(&request, store.set(), &entities);
+    let response = Authorizer::new().is_authorized(&request, &policies, &entities);
     let diagnostics = response.diagnostics();
     Ok(CedarOutcome {
         allowed: response.decision() == Decision::Allow,
@@ -133,6 +159,28 @@ pub(crate) fn evaluate(
             })
             .collect(),
     })
+}
+
+fn type_names(subject: SubjectKind, target: TargetKind) -> (&'static str, &'static str) {
+    let principal = if subject == SubjectKind::Service {
+        "Service"
+    } else {
+        "User"
+    };
+    let resource = match target {
+        TargetKind::Tool => "Tool",
+        TargetKind::Prompt => "Prompt",
+        TargetKind::Resource => "Resource",
+    };
+    (principal, resource)
+}
+
+fn group_of(kind: TargetKind) -> &'static str {
+    match kind {
+        TargetKind::Tool => "call_tool",
+        TargetKind::Prompt => "get_prompt",
+        TargetKind::Resource => "read_resource",
+    }
 }
 
 fn string_set<'a>(items: impl IntoIterator<Item = &'a str>) -> RestrictedExpression {
@@ -178,12 +226,7 @@ fn principal(
     Ok(me)
 }
 
-fn action(t: &Types, class: &Classification, out: &mut Vec<Entity>) -> EntityUid {
-    let group = match class.kind {
-        TargetKind::Tool => "call_tool",
-        TargetKind::Prompt => "get_prompt",
-        TargetKind::Resource => "read_resource",
-    };
+fn action(t: &Types, class: &Classification, group: &str, out: &mut Vec<Entity>) -> EntityUid {
     let group = uid(&t.action, group);
     let me = uid(&t.action, class.action.as_str());
     out.push(Entity::new_no_attrs(group.clone(), HashSet::new()));
@@ -194,6 +237,8 @@ fn action(t: &Types, class: &Classification, out: &mut Vec<Entity>) -> EntityUid
 fn resource(
     t: &Types,
     input: &CedarInput<'_>,
+    id: &str,
+    lineage: &[&str],
     out: &mut Vec<Entity>,
 ) -> Result<EntityUid, InputError> {
     let c = input.class;
@@ -202,11 +247,7 @@ fn resource(
         TargetKind::Prompt => &t.prompt,
         TargetKind::Resource => &t.resource,
     };
-    let me = uid(
-        ty,
-        &format!("{}/{}", input.target.server, input.target.name),
-    );
-    let lineage: Vec<&str> = c.resource.lineage().collect();
+    let me = uid(ty, id);
     for (i, p) in lineage.iter().enumerate() {
         let parents = lineage
             .get(i + 1)
@@ -248,12 +289,15 @@ fn context(input: &CedarInput<'_>, limits: &ValueLimits) -> Result<Context, Inpu
         Phase::List => value::empty_record(),
     };
     pairs.push(("arguments".into(), arguments));
-    pairs.push(("time".into(), time_record(input.now)?));
+    let now = input.now;
+    pairs.push((
+        "time".into(),
+        cached(&TIME, now.secs(), || time_record(now))?,
+    ));
     if let Some(ip) = a.source_ip {
-        pairs.push((
-            "source_ip".into(),
-            RestrictedExpression::new_ip(ip.to_canonical().to_string()),
-        ));
+        let ip = ip.to_canonical();
+        let value = cached(&IP, ip, || Ok(RestrictedExpression::new_ip(ip.to_string())))?;
+        pairs.push(("source_ip".into(), value));
     }
     if let Some(c) = &a.country {
         pairs.push(("country".into(), str_(&c.to_ascii_uppercase())));
@@ -262,17 +306,46 @@ fn context(input: &CedarInput<'_>, limits: &ValueLimits) -> Result<Context, Inpu
         pairs.push(("device_id".into(), str_(d)));
     }
     if let Some(score) = input.trust_score {
-        let text = format!("{:.4}", score.clamp(0.0, 1.0));
-        pairs.push((
-            "trust_score".into(),
-            RestrictedExpression::new_decimal(text),
-        ));
+        // Four decimals, as Cedar's decimal holds.
+        let key = (score.clamp(0.0, 1.0) * 10_000.0).round() as i64;
+        let value = cached(&SCORE, key, || {
+            let text = format!("{}.{:04}", key / 10_000, key % 10_000);
+            Ok(RestrictedExpression::new_decimal(text))
+        })?;
+        pairs.push(("trust_score".into(), value));
     }
     if let Some(tenant) = &s.tenant {
         pairs.push(("tenant".into(), str_(tenant)));
     }
     pairs.push(("auth".into(), auth_record(s, input.now)?));
     Context::from_pairs(pairs).map_err(rejected)
+}
+
+type Slot<K> = RefCell<Option<(K, RestrictedExpression)>>;
+
+thread_local! {
+    // Cedar parses the extension function's name (`ip`, `decimal`, `datetime`) with its
+    // full grammar on every construction; the last value per thread is reused instead.
+    static TIME: Slot<i64> = const { RefCell::new(None) };
+    static IP: Slot<IpAddr> = const { RefCell::new(None) };
+    static SCORE: Slot<i64> = const { RefCell::new(None) };
+}
+
+fn cached<K: PartialEq + Copy + 'static>(
+    slot: &'static LocalKey<Slot<K>>,
+    key: K,
+    make: impl FnOnce() -> Result<RestrictedExpression, InputError>,
+) -> Result<RestrictedExpression, InputError> {
+    slot.with(|cell| {
+        if let Some((k, v)) = cell.borrow().as_ref()
+            && *k == key
+        {
+            return Ok(v.clone());
+        }
+        let v = make()?;
+        *cell.borrow_mut() = Some((key, v.clone()));
+        Ok(v)
+    })
 }
 
 fn time_record(now: Timestamp) -> Result<RestrictedExpression, InputError> {

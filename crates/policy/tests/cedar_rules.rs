@@ -393,3 +393,67 @@ fn policy_files_load_with_locations() {
         ("x.cedar", Some(2))
     );
 }
+
+#[test]
+fn every_scope_form_selects_exactly_its_requests() {
+    // Policies are sliced by scope before evaluation; each scope form must still match
+    // exactly the requests Cedar itself would.
+    let cedar = r#"
+@id("eq-user") forbid (principal == User::"mallory", action, resource);
+@id("is-service") forbid (principal is Service, action, resource in Path::"mcp.secrets");
+@id("is-in-role") forbid (principal is User in Role::"guest", action, resource in Path::"mcp.wiki");
+@id("action-in") forbid (principal, action in [Action::"get_prompt"], resource in Path::"mcp.docs");
+@id("resource-is") forbid (principal, action, resource is Resource in Path::"mcp.fs");
+@id("resource-eq") forbid (principal, action, resource == Tool::"docker/docker_ps");
+"#;
+    let p = policy_with("", cedar);
+    let ro = user(&["operator"]);
+    let mut mallory = user(&["operator"]);
+    mallory.id = "mallory".into();
+    let svc = helpers::subject("bot", sallyport_policy::SubjectKind::Service, &["operator"]);
+    let deny = |d: sallyport_policy::Decision| d.policy_ids;
+    assert_eq!(
+        deny(call(&p, &mallory, "any", "thing", &json!({}))),
+        ["eq-user"]
+    );
+    assert!(call(&p, &ro, "any", "thing", &json!({})).is_allowed());
+    assert_eq!(
+        deny(call(&p, &svc, "secrets", "get", &json!({}))),
+        ["is-service"]
+    );
+    // The same with `secrets/get` classified read.
+    let rules = "tools:\n  - { server: secrets, tool: get, resource: mcp.secrets, action: read }\n";
+    let p2 = policy_with(rules, cedar);
+    assert!(call(&p2, &ro, "secrets", "get", &json!({})).is_allowed());
+    assert_eq!(
+        deny(call(&p2, &svc, "secrets", "get", &json!({}))),
+        ["is-service"]
+    );
+    // Prompts and resources: through the request API.
+    let ask = |kind, server: &str, name: &str, who: &sallyport_policy::Subject| {
+        let req = sallyport_policy::AuthzRequest {
+            subject: who,
+            target: sallyport_policy::Target {
+                kind,
+                server,
+                name,
+                hints: None,
+            },
+            arguments: None,
+            phase: sallyport_policy::Phase::Call,
+            now: helpers::now(),
+        };
+        p.decide(&req, sallyport_policy::TrustInput::Fixed(1.0))
+            .policy_ids
+    };
+    use sallyport_policy::TargetKind::{Prompt, Resource, Tool};
+    assert_eq!(ask(Prompt, "docs", "intro", &ro), ["action-in"]);
+    assert!(ask(Resource, "docs", "file:///intro", &ro).is_empty());
+    assert_eq!(ask(Resource, "fs", "file:///x", &ro), ["resource-is"]);
+    assert!(ask(Prompt, "fs", "x", &ro).is_empty());
+    assert_eq!(ask(Tool, "docker", "docker_ps", &ro), ["resource-eq"]);
+    assert!(ask(Tool, "docker", "docker_psx", &ro).is_empty());
+    let guest = user(&["guest", "readonly"]);
+    assert_eq!(ask(Prompt, "wiki", "p", &guest), ["is-in-role"]);
+    assert!(ask(Prompt, "wiki", "p", &ro).is_empty());
+}

@@ -13,8 +13,12 @@ use serde_json::json;
 
 /// 100 policies in the shapes the docs show, most of which do not apply to the call.
 fn hundred_policies() -> String {
-    let mut text = String::new();
-    for i in 0..100 {
+    // One that applies to the measured call.
+    let mut text = String::from(
+        "@id(\"fs\") forbid (principal, action, resource in Path::\"mcp.fs\") \
+         unless { context.arguments.path like \"/srv/data/*\" };\n",
+    );
+    for i in 1..100 {
         let p = match i % 4 {
             0 => format!(
                 "@id(\"p{i}\") forbid (principal, action, resource in Path::\"mcp.s{i}\") \
@@ -60,6 +64,14 @@ fn measure(label: &str, engine: &Engine, args: &serde_json::Value) {
 fn decision_latency() {
     let args = json!({ "path": "/srv/data/x", "mode": "r", "opts": { "follow": false } });
     measure("rbac only", &Engine::new(policy_with("", "")), &args);
+    measure(
+        "rbac + 1 cedar policy",
+        &Engine::new(policy_with(
+            "",
+            "@id(\"x\") forbid (principal, action, resource) when { false };",
+        )),
+        &args,
+    );
     measure(
         "rbac + 100 cedar policies",
         &Engine::new(policy_with("", &hundred_policies())),

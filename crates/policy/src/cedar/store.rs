@@ -1,5 +1,6 @@
 //! Cedar policy files → one immutable `PolicySet` snapshot.
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 
@@ -7,6 +8,7 @@ use cedar_policy::{Effect, PolicyId, PolicySet};
 use miette::Diagnostic;
 use serde::Serialize;
 
+use super::slice::Slicer;
 use crate::config::read_capped;
 use crate::error::{PolicyError, line_col};
 
@@ -27,7 +29,8 @@ pub struct PolicyInfo {
 /// Reloading builds a new store; the old snapshot stays valid for requests in flight.
 #[derive(Debug, Clone)]
 pub struct PolicyStore {
-    set: PolicySet,
+    slicer: Slicer,
+    ids: HashSet<String>,
     info: Vec<PolicyInfo>,
 }
 
@@ -41,7 +44,8 @@ impl PolicyStore {
     /// No policies (Cedar is then not consulted).
     pub fn empty() -> Self {
         Self {
-            set: PolicySet::new(),
+            slicer: Slicer::default(),
+            ids: HashSet::new(),
             info: Vec::new(),
         }
     }
@@ -125,11 +129,12 @@ impl PolicyStore {
             let id = policy
                 .annotation("id")
                 .map_or_else(|| format!("{file}:{line}"), str::to_owned);
-            let renamed = policy.new_id(PolicyId::new(&id));
-            if let Err(e) = self.set.add(renamed) {
-                errors.push(PolicyError::new(origin, e.to_string()).at(line, column));
+            if !self.ids.insert(id.clone()) {
+                let message = format!("duplicate policy id {id:?}");
+                errors.push(PolicyError::new(origin, message).at(line, column));
                 continue;
             }
+            self.slicer.push(policy.new_id(PolicyId::new(&id)));
             self.info.push(PolicyInfo {
                 id,
                 origin: origin.to_owned(),
@@ -157,8 +162,8 @@ impl PolicyStore {
         &self.info
     }
 
-    pub(crate) fn set(&self) -> &PolicySet {
-        &self.set
+    pub(crate) fn slicer(&self) -> &Slicer {
+        &self.slicer
     }
 }
 
