@@ -220,15 +220,18 @@ async fn run_group(
         if op == Op::List && direct_count != gateway_count {
             bail!("the gateway listed {gateway_count} tools, the upstreams {direct_count}");
         }
+        // Saturation first: a closed loop cannot overload the gateway, while a fixed rate above
+        // its capacity leaves abandoned work behind, which `settle` then waits out.
         for mode in [
-            Mode::Fixed(settings.rate),
             Mode::Saturation(settings.concurrency),
+            Mode::Fixed(settings.rate),
         ] {
             for (path, driver) in &drivers {
                 let _ = closed_loop(driver.clone(), settings.concurrency, settings.warmup).await;
                 let row = phase(settings, &gw, driver.clone(), (n, era, op, *path, mode)).await;
                 log_row(&row);
                 outcome.rows.push(row);
+                settle(&gw).await;
             }
         }
     }
@@ -272,6 +275,30 @@ async fn phase(
         harness_cpu_per_op: per_op(me_used),
         others_cpus,
         measured,
+    }
+}
+
+/// Waits until the gateway is idle (under 5% of a CPU over 250 ms), for at most 60 s, so one
+/// phase's leftover work does not load the next; says so when that took longer than a second.
+async fn settle(gw: &Gateway) {
+    const WINDOW: Duration = Duration::from_millis(250);
+    let start = std::time::Instant::now();
+    let mut last = gw.cpu();
+    while start.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(WINDOW).await;
+        let now = gw.cpu();
+        let busy = now.zip(last).and_then(|(n, l)| n.checked_sub(l));
+        last = now;
+        if busy.is_none_or(|b| b < WINDOW / 20) {
+            break;
+        }
+    }
+    let waited = start.elapsed();
+    if waited > Duration::from_secs(1) {
+        eprintln!(
+            "  the gateway stayed busy for {:.1} s after the phase (work its clients had abandoned)",
+            waited.as_secs_f64()
+        );
     }
 }
 

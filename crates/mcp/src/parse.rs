@@ -183,13 +183,14 @@ fn validate(value: Value) -> Result<Message, EnvelopeError> {
     if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return Err(invalid("\"jsonrpc\" must be \"2.0\"", id));
     }
-    if let Some(v) = id_value {
-        if id.is_none() && !(v.is_null() && obj.contains_key("error")) {
-            return Err(invalid(
-                "\"id\" must be a string or an integer, not null",
-                None,
-            ));
-        }
+    if let Some(v) = id_value
+        && id.is_none()
+        && !(v.is_null() && obj.contains_key("error"))
+    {
+        return Err(invalid(
+            "\"id\" must be a string or an integer, not null",
+            None,
+        ));
     }
     validate_shape(&obj, id.clone())?;
     Ok(Message::from_object_unchecked(obj))
@@ -207,10 +208,11 @@ fn validate_shape(obj: &Map<String, Value>, id: Option<RequestId>) -> Result<(),
                 id,
             ));
         }
-        if let Some(p) = obj.get("params") {
-            if !p.is_object() && !p.is_array() {
-                return Err(invalid("\"params\" must be an object or an array", id));
-            }
+        if let Some(p) = obj.get("params")
+            && !p.is_object()
+            && !p.is_array()
+        {
+            return Err(invalid("\"params\" must be an object or an array", id));
         }
         return Ok(());
     }

@@ -7,8 +7,8 @@
 //! * action: `Action::"read" | "write" | "execute" | "delete"`, member of
 //!   `Action::"call_tool" | "get_prompt" | "read_resource"`.
 //! * resource: `Tool | Prompt | Resource::"<server>/<name>"` with `server`, `name`, `kind`,
-//!   `path`, `action`, `high_risk`, `labels` (set), `tenant`?; member of `Path::"<path>"`,
-//!   itself in each ancestor path (`Path::"mcp.docker"` in `Path::"mcp"`).
+//!   `path`, `action`, `high_risk`, `labels` (set), `tenant`?; member of `Path::"<p>"` for
+//!   its path and every ancestor (`mcp.docker.run`, `mcp.docker`, `mcp`).
 //! * context: `phase`, `arguments`, `time`, `source_ip`?, `country`?, `device_id`?,
 //!   `trust_score`?, `tenant`?, `auth`.
 
@@ -29,7 +29,7 @@ use cedar_policy::{
 };
 use serde_json::Value;
 
-use slice::Facts;
+use slice::{Facts, Needs};
 pub use store::{PolicyInfo, PolicyStore};
 pub use value::{ValueError, ValueLimits, record, to_cedar};
 
@@ -139,14 +139,14 @@ pub(crate) fn evaluate(
             errors: Vec::new(),
         });
     };
-    let mut entities = Vec::with_capacity(6 + input.roles.len() + lineage.len());
+    let mut entities = Vec::with_capacity(3);
     let principal = principal(t, input, &mut entities)?;
     let action = action(t, c, group, &mut entities);
     let resource = resource(t, input, &resource_id, &lineage, &mut entities)?;
-    let context = context(input, limits)?;
+    let context = context(input, limits, policies.needs)?;
     let entities = Entities::from_entities(entities, None).map_err(rejected)?;
     let request = Request::new(principal, action, resource, context, None).map_err(rejected)?;
-    let response = Authorizer::new().is_authorized(&request, &policies, &entities);
+    let response = Authorizer::new().is_authorized(&request, &policies.set, &entities);
     let diagnostics = response.diagnostics();
     Ok(CedarOutcome {
         allowed: response.decision() == Decision::Allow,
@@ -216,24 +216,24 @@ fn principal(
             RestrictedExpression::new_string(tenant.clone()),
         );
     }
-    let mut parents = HashSet::with_capacity(input.roles.len());
-    for role in input.roles {
-        let r = uid(&t.role, role);
-        out.push(Entity::new_no_attrs(r.clone(), HashSet::new()));
-        parents.insert(r);
-    }
+    // Role entities themselves are not needed: `principal in Role::"x"` only looks at the
+    // principal's ancestors, and fewer entities keep Cedar's transitive closure cheap.
+    let parents: HashSet<EntityUid> = input.roles.iter().map(|r| uid(&t.role, r)).collect();
     out.push(Entity::new(me.clone(), attrs, parents).map_err(rejected)?);
     Ok(me)
 }
 
 fn action(t: &Types, class: &Classification, group: &str, out: &mut Vec<Entity>) -> EntityUid {
-    let group = uid(&t.action, group);
     let me = uid(&t.action, class.action.as_str());
-    out.push(Entity::new_no_attrs(group.clone(), HashSet::new()));
-    out.push(Entity::new_no_attrs(me.clone(), HashSet::from([group])));
+    out.push(Entity::new_no_attrs(
+        me.clone(),
+        HashSet::from([uid(&t.action, group)]),
+    ));
     me
 }
 
+/// The resource entity, with every path of its lineage as a direct parent (already
+/// transitively closed, so no `Path` entities are needed).
 fn resource(
     t: &Types,
     input: &CedarInput<'_>,
@@ -248,13 +248,6 @@ fn resource(
         TargetKind::Resource => &t.resource,
     };
     let me = uid(ty, id);
-    for (i, p) in lineage.iter().enumerate() {
-        let parents = lineage
-            .get(i + 1)
-            .map(|parent| HashSet::from([uid(&t.path, parent)]))
-            .unwrap_or_default();
-        out.push(Entity::new_no_attrs(uid(&t.path, p), parents));
-    }
     let str_ = |s: &str| RestrictedExpression::new_string(s.to_owned());
     let mut attrs = HashMap::with_capacity(8);
     attrs.insert("server".into(), str_(input.target.server));
@@ -273,51 +266,64 @@ fn resource(
     if let Some(tenant) = &c.tenant {
         attrs.insert("tenant".into(), str_(tenant));
     }
-    let parents = HashSet::from([uid(&t.path, c.resource.as_str())]);
+    let parents: HashSet<EntityUid> = lineage.iter().map(|p| uid(&t.path, p)).collect();
     out.push(Entity::new(me.clone(), attrs, parents).map_err(rejected)?);
     Ok(me)
 }
 
-fn context(input: &CedarInput<'_>, limits: &ValueLimits) -> Result<Context, InputError> {
+/// The context, with only the members the applicable policies can read.
+fn context(
+    input: &CedarInput<'_>,
+    limits: &ValueLimits,
+    needs: Needs,
+) -> Result<Context, InputError> {
     let s = input.subject;
     let a = &s.attributes;
     let str_ = |s: &str| RestrictedExpression::new_string(s.to_owned());
     let mut pairs: Vec<(String, RestrictedExpression)> = Vec::with_capacity(10);
-    pairs.push(("phase".into(), str_(input.phase.as_str())));
-    let arguments = match input.phase {
-        Phase::Call => record(input.arguments, limits)?,
-        Phase::List => value::empty_record(),
-    };
-    pairs.push(("arguments".into(), arguments));
-    let now = input.now;
-    pairs.push((
-        "time".into(),
-        cached(&TIME, now.secs(), || time_record(now))?,
-    ));
-    if let Some(ip) = a.source_ip {
+    let mut add = |key: &str, value: RestrictedExpression| pairs.push((key.to_owned(), value));
+    if needs.has("phase") {
+        add("phase", str_(input.phase.as_str()));
+    }
+    if needs.has("arguments") {
+        let arguments = match input.phase {
+            Phase::Call => record(input.arguments, limits)?,
+            Phase::List => value::empty_record(),
+        };
+        add("arguments", arguments);
+    }
+    if needs.has("time") {
+        let now = input.now;
+        add("time", cached(&TIME, now.secs(), || time_record(now))?);
+    }
+    if let Some(ip) = a.source_ip.filter(|_| needs.has("source_ip")) {
         let ip = ip.to_canonical();
-        let value = cached(&IP, ip, || Ok(RestrictedExpression::new_ip(ip.to_string())))?;
-        pairs.push(("source_ip".into(), value));
+        add(
+            "source_ip",
+            cached(&IP, ip, || Ok(RestrictedExpression::new_ip(ip.to_string())))?,
+        );
     }
-    if let Some(c) = &a.country {
-        pairs.push(("country".into(), str_(&c.to_ascii_uppercase())));
+    if let Some(c) = a.country.as_ref().filter(|_| needs.has("country")) {
+        add("country", str_(&c.to_ascii_uppercase()));
     }
-    if let Some(d) = &a.device_id {
-        pairs.push(("device_id".into(), str_(d)));
+    if let Some(d) = a.device_id.as_ref().filter(|_| needs.has("device_id")) {
+        add("device_id", str_(d));
     }
-    if let Some(score) = input.trust_score {
+    if let Some(score) = input.trust_score.filter(|_| needs.has("trust_score")) {
         // Four decimals, as Cedar's decimal holds.
         let key = (score.clamp(0.0, 1.0) * 10_000.0).round() as i64;
         let value = cached(&SCORE, key, || {
             let text = format!("{}.{:04}", key / 10_000, key % 10_000);
             Ok(RestrictedExpression::new_decimal(text))
         })?;
-        pairs.push(("trust_score".into(), value));
+        add("trust_score", value);
     }
-    if let Some(tenant) = &s.tenant {
-        pairs.push(("tenant".into(), str_(tenant)));
+    if let Some(tenant) = s.tenant.as_ref().filter(|_| needs.has("tenant")) {
+        add("tenant", str_(tenant));
     }
-    pairs.push(("auth".into(), auth_record(s, input.now)?));
+    if needs.has("auth") {
+        add("auth", auth_record(s, input.now)?);
+    }
     Context::from_pairs(pairs).map_err(rejected)
 }
 

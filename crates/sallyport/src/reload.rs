@@ -31,10 +31,10 @@ pub(crate) fn spawn(path: PathBuf, running: Arc<Running>) {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), PathBuf::from);
-    if let Ok(w) = watcher.as_mut() {
-        if let Err(e) = w.watch(&dir, RecursiveMode::NonRecursive) {
-            warn!(error = %e, "Config file watching unavailable; SIGHUP still reloads.");
-        }
+    if let Ok(w) = watcher.as_mut()
+        && let Err(e) = w.watch(&dir, RecursiveMode::NonRecursive)
+    {
+        warn!(error = %e, "Config file watching unavailable; SIGHUP still reloads.");
     }
     tokio::spawn(async move {
         if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())

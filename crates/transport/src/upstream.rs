@@ -126,10 +126,10 @@ impl Link {
         ));
         link.info = handshake::handshake(&link, era_cache).await?;
         link.set_wire_protocol(link.info.era, &link.info.version);
-        if let Wire::Http(h) = &link.wire {
-            if link.info.era == Era::Legacy {
-                *lock(&link.get_stream) = h.open_get_stream();
-            }
+        if let Wire::Http(h) = &link.wire
+            && link.info.era == Era::Legacy
+        {
+            *lock(&link.get_stream) = h.open_get_stream();
         }
         Ok(Arc::new(link))
     }

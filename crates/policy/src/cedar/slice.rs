@@ -16,6 +16,51 @@ use cedar_policy::{
 /// Most distinct slices cached; the cache is cleared when full.
 const MAX_SLICES: usize = 1024;
 
+/// The context members the request builder can provide, in [`Needs`] bit order.
+pub(crate) const CONTEXT_KEYS: [&str; 9] = [
+    "phase",
+    "arguments",
+    "time",
+    "source_ip",
+    "country",
+    "device_id",
+    "trust_score",
+    "tenant",
+    "auth",
+];
+
+/// Which context members a set of policies may read: a policy whose text never names a
+/// member cannot read it (Cedar has no reflection over records), so it is not built.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Needs(u16);
+
+impl Needs {
+    fn of_text(text: &str) -> Self {
+        let mut bits = 0;
+        for (i, key) in CONTEXT_KEYS.iter().enumerate() {
+            if text.contains(key) {
+                bits |= 1 << i;
+            }
+        }
+        Self(bits)
+    }
+
+    /// Whether member `key` (one of [`CONTEXT_KEYS`]) is needed.
+    pub(crate) fn has(self, key: &str) -> bool {
+        CONTEXT_KEYS
+            .iter()
+            .position(|k| *k == key)
+            .is_some_and(|i| self.0 & (1 << i) != 0)
+    }
+}
+
+/// The policies that apply to one shape of request, and what they read.
+#[derive(Debug)]
+pub(crate) struct Slice {
+    pub(crate) set: PolicySet,
+    pub(crate) needs: Needs,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Key {
     ty: String,
@@ -75,6 +120,7 @@ struct PolicyScope {
     principal: Scope,
     action: Option<Vec<Key>>,
     resource: Scope,
+    needs: Needs,
 }
 
 impl PolicyScope {
@@ -102,6 +148,7 @@ impl PolicyScope {
             principal,
             action,
             resource,
+            needs: Needs::of_text(&p.to_cedar().unwrap_or_else(|| p.to_string())),
         }
     }
 
@@ -119,7 +166,7 @@ impl PolicyScope {
 #[derive(Debug, Default)]
 pub(crate) struct Slicer {
     policies: Vec<(Policy, PolicyScope)>,
-    cache: Mutex<HashMap<Vec<u64>, Arc<PolicySet>>>,
+    cache: Mutex<HashMap<Vec<u64>, Arc<Slice>>>,
 }
 
 impl Clone for Slicer {
@@ -143,7 +190,7 @@ impl Slicer {
         principal: &Facts<'_>,
         action: &Facts<'_>,
         resource: &Facts<'_>,
-    ) -> Option<Arc<PolicySet>> {
+    ) -> Option<Arc<Slice>> {
         let mut bits = vec![0u64; self.policies.len().div_ceil(64)];
         let mut any = false;
         for (i, (_, scope)) in self.policies.iter().enumerate() {
@@ -160,13 +207,15 @@ impl Slicer {
             return Some(set.clone());
         }
         let mut set = PolicySet::new();
-        for (i, (policy, _)) in self.policies.iter().enumerate() {
+        let mut needs = Needs::default();
+        for (i, (policy, scope)) in self.policies.iter().enumerate() {
             if bits[i / 64] & (1 << (i % 64)) != 0 {
                 // Ids are unique in the store, so adding cannot fail.
                 let _ = set.add(policy.clone());
+                needs.0 |= scope.needs.0;
             }
         }
-        let set = Arc::new(set);
+        let set = Arc::new(Slice { set, needs });
         if cache.len() >= MAX_SLICES {
             cache.clear();
         }

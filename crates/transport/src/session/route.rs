@@ -367,10 +367,10 @@ impl Session {
 
     pub(crate) async fn broadcast_notification_as_request(&self, msg: &Message) {
         for slot in &self.slots {
-            if let Some(link) = slot.current().await {
-                if let Ok(mut st) = link.call(msg.clone()).await {
-                    tokio::spawn(async move { while st.next().await.is_some() {} });
-                }
+            if let Some(link) = slot.current().await
+                && let Ok(mut st) = link.call(msg.clone()).await
+            {
+                tokio::spawn(async move { while st.next().await.is_some() {} });
             }
         }
     }

@@ -214,14 +214,13 @@ async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
             .await;
         }
     };
-    if ctx.is_initialize {
-        if let Some(id) = resp
+    if ctx.is_initialize
+        && let Some(id) = resp
             .headers()
             .get(MCP_SESSION_ID)
             .and_then(|v| v.to_str().ok())
-        {
-            let _ = ctx.incoming.send(Incoming::SessionId(id.to_owned())).await;
-        }
+    {
+        let _ = ctx.incoming.send(Incoming::SessionId(id.to_owned())).await;
     }
     let status = resp.status();
     if status == reqwest::StatusCode::ACCEPTED {
@@ -268,10 +267,11 @@ async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
         Ok(Body::Single(mut msg)) => {
             // An HTTP error answered with `"id": null` (e.g. a 400 for a bad header) still
             // answers this POST's request; without its id the caller would wait until timeout.
-            if msg.is_response() && msg.id().is_none() {
-                if let Some(id) = &ctx.request_id {
-                    msg.set_id(id);
-                }
+            if msg.is_response()
+                && msg.id().is_none()
+                && let Some(id) = &ctx.request_id
+            {
+                msg.set_id(id);
             }
             deliver(&ctx.incoming, msg, ctx.link_id).await
         }

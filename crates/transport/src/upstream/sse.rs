@@ -111,18 +111,18 @@ impl SseWire {
                 server: self.server.to_string(),
                 reason: "POST failed".into(),
             })?;
-        if !resp.status().is_success() {
-            if let Some(id) = msg.id().filter(|_| msg.is_call()) {
-                let reason = format!("upstream answered HTTP {}", resp.status().as_u16());
-                let error = Message::error(Some(id), error_code::INTERNAL_ERROR, &reason, None);
-                let _ = self
-                    .incoming
-                    .send(Incoming::Message {
-                        msg: error,
-                        related: None,
-                    })
-                    .await;
-            }
+        if !resp.status().is_success()
+            && let Some(id) = msg.id().filter(|_| msg.is_call())
+        {
+            let reason = format!("upstream answered HTTP {}", resp.status().as_u16());
+            let error = Message::error(Some(id), error_code::INTERNAL_ERROR, &reason, None);
+            let _ = self
+                .incoming
+                .send(Incoming::Message {
+                    msg: error,
+                    related: None,
+                })
+                .await;
         }
         Ok(())
     }

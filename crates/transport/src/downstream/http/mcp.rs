@@ -158,17 +158,17 @@ async fn post_legacy(
             StatusCode::NOT_FOUND,
         );
     };
-    if let Some(v) = version_header {
-        if v != session.version() {
-            let d = Denial::client(
-                DenyCode::UnsupportedVersion,
-                format!(
-                    "MCP-Protocol-Version {v:?} does not match this session's version {:?}",
-                    session.version()
-                ),
-            );
-            return refuse(core, &d, Era::Legacy, None, None);
-        }
+    if let Some(v) = version_header
+        && v != session.version()
+    {
+        let d = Denial::client(
+            DenyCode::UnsupportedVersion,
+            format!(
+                "MCP-Protocol-Version {v:?} does not match this session's version {:?}",
+                session.version()
+            ),
+        );
+        return refuse(core, &d, Era::Legacy, None, None);
     }
     match body {
         Body::Single(msg) => dispatch(session, msg, principal, Era::Legacy, accepts_sse).await,
@@ -201,26 +201,26 @@ async fn post_modern(
         .params_meta()
         .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
         .and_then(|v| v.as_str());
-    if let (Some(hv), Some(bv)) = (header(headers, h::MCP_PROTOCOL_VERSION), body_version) {
-        if hv != bv {
-            let d = Denial::client(
-                DenyCode::HeaderMismatch,
-                format!(
-                    "MCP-Protocol-Version header {hv:?} does not match the body's _meta protocolVersion {bv:?}"
-                ),
-            );
-            return refuse(core, &d, Era::Modern, id, method.as_deref());
-        }
+    if let (Some(hv), Some(bv)) = (header(headers, h::MCP_PROTOCOL_VERSION), body_version)
+        && hv != bv
+    {
+        let d = Denial::client(
+            DenyCode::HeaderMismatch,
+            format!(
+                "MCP-Protocol-Version header {hv:?} does not match the body's _meta protocolVersion {bv:?}"
+            ),
+        );
+        return refuse(core, &d, Era::Modern, id, method.as_deref());
     }
-    if let Some(v) = header(headers, h::MCP_PROTOCOL_VERSION) {
-        if v != version::MODERN {
-            let d = Denial::client(
-                DenyCode::UnsupportedVersion,
-                format!("Unsupported protocol version: {v}"),
-            )
-            .with_data(serde_json::json!({ "supported": version::ALL_VERSIONS, "requested": v }));
-            return refuse(core, &d, Era::Modern, id, method.as_deref());
-        }
+    if let Some(v) = header(headers, h::MCP_PROTOCOL_VERSION)
+        && v != version::MODERN
+    {
+        let d = Denial::client(
+            DenyCode::UnsupportedVersion,
+            format!("Unsupported protocol version: {v}"),
+        )
+        .with_data(serde_json::json!({ "supported": version::ALL_VERSIONS, "requested": v }));
+        return refuse(core, &d, Era::Modern, id, method.as_deref());
     }
     if let Err(e) = validate_modern_meta(&msg) {
         let code = if e.jsonrpc_code() == sallyport_mcp::error_code::UNSUPPORTED_PROTOCOL_VERSION {

@@ -27,7 +27,7 @@ pub(crate) async fn reply(mut rx: mpsc::Receiver<Message>, era: Era, always_sse:
     if first.is_response() && !always_sse {
         return json_response(status_for(&first, era), &first);
     }
-    let ids = always_sse.then(|| EventIds::new());
+    let ids = always_sse.then(EventIds::new);
     let mut ticker = tokio::time::interval(KEEPALIVE);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     ticker.reset();
