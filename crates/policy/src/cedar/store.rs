@@ -8,6 +8,7 @@ use cedar_policy::{Effect, PolicyId, PolicySet};
 use miette::Diagnostic;
 use serde::Serialize;
 
+use super::cache::EntityCache;
 use super::slice::Slicer;
 use crate::config::read_capped;
 use crate::error::{PolicyError, line_col};
@@ -30,6 +31,7 @@ pub struct PolicyInfo {
 #[derive(Debug, Clone)]
 pub struct PolicyStore {
     slicer: Slicer,
+    entities: EntityCache,
     ids: HashSet<String>,
     info: Vec<PolicyInfo>,
 }
@@ -45,6 +47,7 @@ impl PolicyStore {
     pub fn empty() -> Self {
         Self {
             slicer: Slicer::default(),
+            entities: EntityCache::default(),
             ids: HashSet::new(),
             info: Vec::new(),
         }
@@ -164,6 +167,10 @@ impl PolicyStore {
 
     pub(crate) fn slicer(&self) -> &Slicer {
         &self.slicer
+    }
+
+    pub(crate) fn entity_cache(&self) -> &EntityCache {
+        &self.entities
     }
 }
 
