@@ -37,6 +37,21 @@ pub struct Config {
     /// are asked for, every caller is the local operator — only sensible on loopback.
     #[serde(default)]
     pub auth: Option<sallyport_identity::AuthConfig>,
+    /// Authorization of tools, prompts and resources by role, permission and Cedar policy.
+    /// Absent: no authorization guard, every caller may use every tool not filtered out.
+    #[serde(default)]
+    pub authz: Option<Authz>,
+}
+
+/// Where the authorization policy comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct Authz {
+    /// Policy files (YAML roles and tool rules, which may name Cedar files), merged in order;
+    /// relative paths are resolved against the gateway's working directory. Empty: the
+    /// shipped default policy (seed 001's role matrix, `policies/default.yaml`).
+    #[serde(default)]
+    pub policy_files: Vec<std::path::PathBuf>,
 }
 
 /// The client-facing listener.

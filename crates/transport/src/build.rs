@@ -16,20 +16,46 @@ use crate::relay::Relay;
 use crate::upstream::{EraChoice, HttpSpec, StdioSpec, UpstreamKind, UpstreamSpec};
 
 /// The guard chain, in its fixed stage order. Each stage says why it sits where it does.
-pub fn guard_chain(config: &Config) -> Chain {
+pub fn guard_chain(config: &Config) -> Result<Chain, BuildError> {
     let filters: HashMap<String, ToolFilter> = config
         .servers
         .iter()
         .map(|s| (s.name.clone(), s.tools.clone()))
         .collect();
-    let guards: Vec<Box<dyn Guard>> = vec![
+    let mut guards: Vec<Box<dyn Guard>> = vec![
         // 1. protocol: malformed MCP is refused before anything reads its fields.
         Box::new(ProtocolGuard),
         // 2. tool_filter: the cheapest policy; hidden tools never reach later guards or the
         //    upstream, and are removed from lists before the client sees them.
         Box::new(ToolFilterGuard::new(ConfiguredFilters(filters))),
     ];
-    Chain::new(guards)
+    if let Some(authz) = &config.authz {
+        // 3. authz: who may use which tool with which arguments; needs the routed server
+        //    and tool, so it runs after routing, and before anything costly.
+        guards.push(Box::new(authz_guard(authz)?));
+    }
+    Ok(Chain::new(guards))
+}
+
+fn authz_guard(
+    authz: &sallyport_config::Authz,
+) -> Result<sallyport_policy::AuthzGuard, BuildError> {
+    let policy = if authz.policy_files.is_empty() {
+        sallyport_policy::AuthzPolicy::shipped_default()
+    } else {
+        sallyport_policy::AuthzPolicy::load(&authz.policy_files).map_err(|errors| {
+            BuildError::Authz(
+                errors
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?
+    };
+    Ok(sallyport_policy::AuthzGuard::new(Arc::new(
+        sallyport_policy::Engine::new(policy),
+    )))
 }
 
 /// Per-server tool filters from config.
@@ -120,6 +146,9 @@ pub enum BuildError {
     /// The `auth` section cannot be built (unreadable secret, key store, key set…).
     #[error("auth: {0}")]
     Auth(#[from] sallyport_identity::BuildError),
+    /// The `authz` policy files cannot be loaded.
+    #[error("authz: {0}")]
+    Authz(String),
 }
 
 /// Builds a core from a validated config. `cursor_key` is used when the config sets none.
@@ -157,7 +186,7 @@ pub fn core(
         .map(Arc::new);
     Ok(Core {
         federation,
-        relay: Relay::new(guard_chain(config), sink),
+        relay: Relay::new(guard_chain(config)?, sink),
         limits,
         edge,
         auth,

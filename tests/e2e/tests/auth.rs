@@ -24,10 +24,14 @@ fn auth_yaml(port: u16, dir: &Path) -> String {
 }
 
 fn create_key(config: &Path, name: &str) -> String {
+    create_key_with_role(config, name, "mcp_operator")
+}
+
+fn create_key_with_role(config: &Path, name: &str, role: &str) -> String {
     let out = Command::new(sallyport_bin())
         .args(["keys", "create", "-c"])
         .arg(config)
-        .args(["--name", name, "--role", "mcp_operator"])
+        .args(["--name", name, "--role", role])
         .output()
         .unwrap();
     assert!(
@@ -192,5 +196,143 @@ async fn api_keys_gate_the_endpoint_and_never_reach_upstreams() {
     assert!(
         listing.contains(&prefix) && !listing.contains(&alice),
         "list shows prefixes, never keys: {listing}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_decide_which_tools_a_caller_sees_and_calls() {
+    let demo = sallyport_demo::spawn_http().await.unwrap();
+    let keys = std::sync::Mutex::new(Vec::new());
+    let gw = GatewayProc::start_prepared(
+        |port, dir| {
+            format!(
+                "servers:\n{}{}authz: {{}}\n",
+                http_server("notes", &demo),
+                auth_yaml(port, dir)
+            )
+        },
+        |config| {
+            let mut k = keys.lock().unwrap();
+            k.push(create_key_with_role(config, "viewer", "mcp_readonly"));
+            k.push(create_key_with_role(config, "builder", "mcp_operator"));
+        },
+    )
+    .await;
+    let (viewer, builder) = {
+        let k = keys.lock().unwrap();
+        (k[0].clone(), k[1].clone())
+    };
+    let url = gw.mcp_url();
+    for mode in ["legacy", "auto"] {
+        // The operator sees the tools and may run them.
+        let run = py_client(&[
+            "--url",
+            &url,
+            "--mode",
+            mode,
+            "--bearer",
+            &builder,
+            "list-tools",
+        ])
+        .await;
+        assert!(
+            sallyport_e2e::tool_names(ok(&run)).contains(&"notes__echo".to_owned()),
+            "{mode}"
+        );
+        let run = py_client(&[
+            "--url",
+            &url,
+            "--mode",
+            mode,
+            "--bearer",
+            &builder,
+            "call-tool",
+            "notes__echo",
+            r#"{"text":"hi"}"#,
+        ])
+        .await;
+        ok(&run);
+
+        // A read-only caller sees no tool (they all execute), and calling one fails exactly
+        // like calling a tool that does not exist.
+        let run = py_client(&[
+            "--url",
+            &url,
+            "--mode",
+            mode,
+            "--bearer",
+            &viewer,
+            "list-tools",
+        ])
+        .await;
+        assert!(
+            sallyport_e2e::tool_names(ok(&run)).is_empty(),
+            "{mode}: {:#}",
+            run.json
+        );
+        let denied = py_client(&[
+            "--url",
+            &url,
+            "--mode",
+            mode,
+            "--bearer",
+            &viewer,
+            "call-tool",
+            "notes__echo",
+            r#"{"text":"hi"}"#,
+        ])
+        .await;
+        let missing = py_client(&[
+            "--url",
+            &url,
+            "--mode",
+            mode,
+            "--bearer",
+            &viewer,
+            "call-tool",
+            "notes__nosuch",
+            "{}",
+        ])
+        .await;
+        assert_eq!(
+            denied.json["error"]["code"], -32602,
+            "{mode}: {:#}",
+            denied.json
+        );
+        assert_eq!(
+            denied.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace("notes__echo", "X"),
+            missing.json["error"]["message"]
+                .as_str()
+                .unwrap()
+                .replace("notes__nosuch", "X"),
+            "{mode}: hidden and missing must look the same"
+        );
+        // Reading resources is a read permission, which read-only callers have.
+        let run = py_client(&[
+            "--url",
+            &url,
+            "--mode",
+            mode,
+            "--bearer",
+            &viewer,
+            "read-resource",
+            "notes+demo://readme",
+        ])
+        .await;
+        ok(&run);
+    }
+    let record = gw
+        .wait_decision(|d| d["tool"] == "echo" && d["outcome"] == "deny")
+        .await;
+    assert!(
+        record["guards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g["guard"] == "authz"),
+        "{record}"
     );
 }

@@ -35,8 +35,13 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
         };
         println!("  ✓ server {}: {t} ({prefix})", s.name);
     }
-    let chain = sallyport_transport::build::guard_chain(&config);
-    println!("  ✓ guards: {}", chain.names().join(" → "));
+    match sallyport_transport::build::guard_chain(&config) {
+        Ok(chain) => println!("  ✓ guards: {}", chain.names().join(" → ")),
+        Err(e) => {
+            println!("  ✗ {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }
 
