@@ -188,38 +188,7 @@ async fn run_group(
         .await
         .with_context(|| format!("opening a session with the gateway: {}", gw.stderr_tail()))?;
     for &op in &settings.ops {
-        let direct_targets = direct
-            .iter()
-            .map(|e| Target {
-                endpoint: e.clone(),
-                tool: "echo".into(),
-            })
-            .collect();
-        let gateway_targets = (0..n)
-            .map(|i| Target {
-                endpoint: through.clone(),
-                tool: format!("up{i}__echo"),
-            })
-            .collect();
-        let drivers = [
-            (
-                Path::Direct,
-                Arc::new(Driver::new(client.clone(), op, direct_targets, true)),
-            ),
-            (
-                Path::Gateway,
-                Arc::new(Driver::new(client.clone(), op, gateway_targets, false)),
-            ),
-        ];
-        let direct_count = drivers[0].1.preflight().await.context("direct preflight")?;
-        let gateway_count = drivers[1]
-            .1
-            .preflight()
-            .await
-            .with_context(|| format!("gateway preflight: {}", gw.stderr_tail()))?;
-        if op == Op::List && direct_count != gateway_count {
-            bail!("the gateway listed {gateway_count} tools, the upstreams {direct_count}");
-        }
+        let drivers = drivers(client, op, &direct, &through, &gw).await?;
         // Saturation first: a closed loop cannot overload the gateway, while a fixed rate above
         // its capacity leaves abandoned work behind, which `settle` then waits out.
         for mode in [
@@ -236,6 +205,43 @@ async fn run_group(
         }
     }
     Ok(())
+}
+
+/// The direct and the gateway driver of `op`, each checked with one operation in full.
+async fn drivers(
+    client: &HttpClient,
+    op: Op,
+    direct: &[Endpoint],
+    through: &Endpoint,
+    gw: &Gateway,
+) -> anyhow::Result<[(Path, Arc<Driver>); 2]> {
+    let direct_targets = direct
+        .iter()
+        .map(|e| Target {
+            endpoint: e.clone(),
+            tool: "echo".into(),
+        })
+        .collect();
+    let gateway_targets = (0..direct.len())
+        .map(|i| Target {
+            endpoint: through.clone(),
+            tool: format!("up{i}__echo"),
+        })
+        .collect();
+    let direct = Driver::new(client.clone(), op, direct_targets, true);
+    let gateway = Driver::new(client.clone(), op, gateway_targets, false);
+    let direct_count = direct.preflight().await.context("direct preflight")?;
+    let gateway_count = gateway
+        .preflight()
+        .await
+        .with_context(|| format!("gateway preflight: {}", gw.stderr_tail()))?;
+    if op == Op::List && direct_count != gateway_count {
+        bail!("the gateway listed {gateway_count} tools, the upstreams {direct_count}");
+    }
+    Ok([
+        (Path::Direct, Arc::new(direct)),
+        (Path::Gateway, Arc::new(gateway)),
+    ])
 }
 
 async fn phase(
