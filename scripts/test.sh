@@ -100,6 +100,18 @@ run_conformance() {
   stop_fixtures
 }
 
+# The load harness end to end in its quick mode (no performance assertion; any failed request
+# fails it). Figures come from the full run documented in docs/BENCHMARKS.md.
+run_bench_smoke() {
+  banner "bench: load harness --quick (debug build; numbers meaningless)"
+  if (cd "$REPO_ROOT" && cargo run -q -p sallyport-bench --bin load -- --quick >"$REPO_ROOT/results/bench-quick.md" 2>"$REPO_ROOT/results/bench-quick.log"); then
+    add_result "bench smoke" 1 0
+  else
+    tail -n 30 "$REPO_ROOT/results/bench-quick.log"
+    add_result "bench smoke" 0 1
+  fi
+}
+
 # The cargo-fuzz targets (fuzz/), each run briefly: a crash fails the suite.
 run_fuzz() {
   banner "fuzz: ${FUZZ_SECONDS:-15}s per target (cargo-fuzz, stable, no sanitizer)"
@@ -167,6 +179,7 @@ run_client_smoke() {
 [[ "${SKIP_CONFORMANCE:-0}" == 1 ]] || run_conformance
 [[ "${SKIP_CLIENT_SMOKE:-0}" == 1 ]] || run_client_smoke
 mkdir -p "$REPO_ROOT/results"
+[[ "${SKIP_BENCH:-0}" == 1 ]] || run_bench_smoke
 [[ "${SKIP_FUZZ:-0}" == 1 ]] || run_fuzz
 
 banner "summary ($(($(date +%s) - T0))s)"
