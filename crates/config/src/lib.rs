@@ -33,7 +33,6 @@
 #![deny(missing_docs)]
 
 mod error;
-mod glob;
 mod interpolate;
 mod load;
 mod locate;

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::glob::glob_match;
 use crate::secret::SecretString;
+use sallyport_pipeline::glob::glob_match;
 
 /// One upstream MCP server. Set exactly one of `stdio`, `http` or `sse`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -20,6 +20,7 @@
 mod chain;
 mod deny;
 mod exchange;
+pub mod glob;
 pub mod guards;
 mod principal;
 mod record;

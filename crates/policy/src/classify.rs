@@ -7,8 +7,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::glob::glob_match;
 use crate::permission::{Action, PermissionError, ResourcePath};
+use sallyport_pipeline::glob::glob_match;
 
 /// What kind of upstream item is being classified.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]

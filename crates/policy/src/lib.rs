@@ -41,7 +41,6 @@ mod decision;
 mod engine;
 mod error;
 mod explain;
-mod glob;
 mod guard;
 mod permission;
 mod rbac;

@@ -1,8 +1,9 @@
-//! The `*` wildcard of tool and server patterns. Linear in practice, no allocation.
+//! The `*` wildcard of tool and server patterns (tool filters, policy rules). Linear in
+//! practice, no allocation.
 
-/// Whether `text` matches `pattern`, where `*` matches any run of characters (including
-/// none) and every other character matches itself.
-pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
+/// Whether `text` matches `pattern`, where `*` matches any run of characters
+/// (including none) and every other character matches itself.
+pub fn glob_match(pattern: &str, text: &str) -> bool {
     let (pattern, text) = (pattern.as_bytes(), text.as_bytes());
     let (mut p, mut t) = (0, 0);
     // Position of the last `*` seen and the text position it was tried against.
@@ -18,6 +19,7 @@ pub(crate) fn glob_match(pattern: &str, text: &str) -> bool {
                 t += 1;
             }
             _ => match backtrack {
+                // Let the last `*` swallow one more byte and retry.
                 Some((star, star_t)) => {
                     backtrack = Some((star, star_t + 1));
                     p = star + 1;
@@ -37,23 +39,35 @@ mod tests {
     #[test]
     fn wildcard_cases() {
         let cases = [
+            ("get_*", "get_time", true),
+            ("get_*", "get_", true),
+            ("get_*", "set_time", false),
             ("*", "", true),
             ("*", "anything", true),
+            ("", "", true),
+            ("", "x", false),
+            ("exact", "exact", true),
             ("docker_*", "docker_run", true),
             ("docker_*", "docker_", true),
             ("docker_*", "dockerrun", false),
             ("*_file", "write_file", true),
             ("*_file", "write_files", false),
             ("s3_*_file", "s3_upload_file", true),
-            ("exact", "exact", true),
-            ("exact", "exactly", false),
-            ("a*b*c", "aXbYc", true),
-            ("a*b*c", "aXbY", false),
-            ("", "", true),
-            ("", "x", false),
+            ("exact", "exact2", false),
+            ("*_time", "get_time", true),
+            ("*_time", "get_time_zone", false),
+            ("a*b*c", "axxbyyc", true),
+            ("a*b*c", "axxbyy", false),
+            ("a**c", "abc", true),
+            ("*a*a*a*b", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", false),
+            ("é*", "été", true),
         ];
         for (pattern, text, expected) in cases {
-            assert_eq!(glob_match(pattern, text), expected, "{pattern} ~ {text}");
+            assert_eq!(
+                glob_match(pattern, text),
+                expected,
+                "{pattern:?} vs {text:?}"
+            );
         }
     }
 }
