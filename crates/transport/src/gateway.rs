@@ -1,5 +1,6 @@
 //! The shared state every listener serves from.
 
+use crate::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -173,8 +174,4 @@ impl Gateway {
     pub fn health(&self) -> Value {
         json!({ "status": "ok", "uptime_secs": self.started.elapsed().as_secs(), "sessions": self.session_count() })
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -14,3 +14,9 @@ pub mod session;
 pub mod upstream;
 
 pub use gateway::{Core, EdgeSettings, Gateway};
+
+/// Locks a std mutex, tolerating poison: a task that panicked mid-update leaves maps that are
+/// still usable (every critical section here is a single insert, remove or lookup).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

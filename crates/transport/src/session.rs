@@ -12,6 +12,7 @@ mod route;
 mod server_requests;
 mod slot;
 
+use crate::lock;
 use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
@@ -397,8 +398,4 @@ fn merge_capabilities(into: &mut Map<String, Value>, from: &Value) {
             }
         }
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

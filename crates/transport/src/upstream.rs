@@ -14,6 +14,7 @@ mod sse;
 mod sse_read;
 mod stdio;
 
+use crate::lock;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -441,8 +442,4 @@ async fn route_incoming(
 /// The id a pending request is known by upstream (for tests and logs).
 pub fn link_request_id(stream: &ReplyStream) -> RequestId {
     RequestId::Number(stream.link_id)
-}
-
-fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use sallyport_mcp::framing::{LineDecoder, encode_line};
 use sallyport_mcp::version::{self, Era};
-use sallyport_mcp::{EnvelopeError, Message, MessageKind, RequestId, parse_message};
+use sallyport_mcp::{Message, MessageKind, RequestId, parse_message};
 use sallyport_pipeline::{Denial, DenyCode, Direction, Exchange, Principal};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tracing::debug;
 
+use super::envelope_code;
 use crate::gateway::Gateway;
 use crate::session::Session;
 
@@ -103,15 +104,6 @@ async fn handle_line(
     let (principal, out) = (principal.clone(), out.clone());
     tokio::spawn(async move { target.handle(msg, &principal, out).await });
     session
-}
-
-/// The deny code for an envelope error (shared with the HTTP edge).
-pub(crate) fn envelope_code(e: &EnvelopeError) -> DenyCode {
-    match e {
-        EnvelopeError::TooLarge { .. } => DenyCode::MessageTooLarge,
-        EnvelopeError::Json(_) | EnvelopeError::TooDeep { .. } => DenyCode::ParseError,
-        _ => DenyCode::InvalidMessage,
-    }
 }
 
 async fn refuse_line(

@@ -1,5 +1,6 @@
 //! Streamable HTTP to an upstream, both eras.
 
+use crate::lock;
 use std::sync::{Arc, Mutex};
 
 use futures::StreamExt;
@@ -346,8 +347,4 @@ fn without_url(e: &reqwest::Error) -> String {
         "request failed"
     };
     kind.to_owned()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

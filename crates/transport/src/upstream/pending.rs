@@ -1,5 +1,6 @@
 //! In-flight requests on one upstream link: id and progress-token remapping.
 
+use crate::lock;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -140,11 +141,6 @@ fn take_progress_token(msg: &mut Message, link_id: i64) -> Option<Value> {
     msg.params()?.get("_meta")?.get("progressToken")?;
     let meta = msg.params_mut().get_mut("_meta")?.as_object_mut()?;
     meta.insert("progressToken".into(), Value::from(token_key(link_id)))
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // A poisoned lock only means another task panicked mid-update; the maps stay usable.
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The 2024-11-05 HTTP+SSE transport for old clients: `GET /sse` opens the stream and
 //! names a POST endpoint; every answer travels on the stream.
 
+use crate::lock;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -136,8 +137,4 @@ pub(crate) async fn message(
         }
     });
     StatusCode::ACCEPTED.into_response()
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
