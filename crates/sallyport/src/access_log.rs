@@ -32,32 +32,59 @@ impl Target {
         }
     }
 
-    fn write_line(&mut self, line: &[u8]) {
-        let _ = match self {
-            Self::Stderr => std::io::stderr().lock().write_all(line),
-            Self::Stdout => std::io::stdout().lock().write_all(line),
-            Self::File(f) => f.write_all(line),
-        };
+    fn writer(self) -> Box<dyn Write + Send> {
+        match self {
+            Self::Stderr => Box::new(std::io::stderr()),
+            Self::Stdout => Box::new(std::io::stdout()),
+            Self::File(f) => Box::new(f),
+        }
     }
 }
 
 /// Subscribes to the bus and writes every record until the bus closes.
-pub(crate) fn spawn(bus: &DecisionBus, mut target: Target) {
+///
+/// The log runs on its own OS thread, off the async workers: records are serialised into a
+/// buffer and written once the bus has nothing more queued (or the buffer is full), so a burst
+/// of records costs one `write` instead of one per line, and a slow disk never stalls a worker.
+pub(crate) fn spawn(bus: &DecisionBus, target: Target) {
     let mut rx = bus.subscribe();
-    tokio::spawn(async move {
-        loop {
-            match rx.recv().await {
-                Ok(record) => {
-                    let mut line = serde_json::to_vec(&record).unwrap_or_default();
-                    line.push(b'\n');
-                    target.write_line(&line);
+    let spawned = std::thread::Builder::new()
+        .name("access-log".into())
+        .spawn(move || {
+            let mut out = std::io::BufWriter::with_capacity(64 * 1024, target.writer());
+            loop {
+                let first = rx.blocking_recv();
+                if !write_one(&mut out, first) {
+                    break;
                 }
-                Err(RecvError::Lagged(n)) => {
-                    let line = format!("{{\"access_log_lagged\":{n}}}\n");
-                    target.write_line(line.as_bytes());
+                while let Ok(record) = rx.try_recv() {
+                    write_one(&mut out, Ok(record));
                 }
-                Err(RecvError::Closed) => break,
+                let _ = out.flush();
             }
+            let _ = out.flush();
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "Could not start the access log thread; no access log.");
+    }
+}
+
+/// Writes one record (or a lag marker); false once the bus has closed.
+fn write_one(
+    out: &mut impl Write,
+    received: Result<sallyport_pipeline::DecisionRecord, RecvError>,
+) -> bool {
+    match received {
+        Ok(record) => {
+            if serde_json::to_writer(&mut *out, &record).is_ok() {
+                let _ = out.write_all(b"\n");
+            }
+            true
         }
-    });
+        Err(RecvError::Lagged(n)) => {
+            let _ = writeln!(out, "{{\"access_log_lagged\":{n}}}");
+            true
+        }
+        Err(RecvError::Closed) => false,
+    }
 }

@@ -14,7 +14,7 @@ mod slot;
 
 use crate::lock;
 use std::collections::HashMap;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,19 @@ struct Inflight {
     cancel: CancellationToken,
 }
 
+/// Removes a request from the in-flight table however its handling ends (answered,
+/// refused, or its future dropped).
+struct InflightEntry<'a> {
+    session: &'a Session,
+    key: &'a RequestId,
+}
+
+impl Drop for InflightEntry<'_> {
+    fn drop(&mut self) {
+        lock(&self.session.inflight).remove(self.key);
+    }
+}
+
 /// One downstream client session.
 #[derive(Debug)]
 pub struct Session {
@@ -64,6 +77,9 @@ pub struct Session {
     listeners: Mutex<Vec<listen::Listener>>,
     catalog: catalog::Catalog,
     upstream_listens: Mutex<std::collections::HashSet<usize>>,
+    /// The session shared by stateless clients.
+    shared: bool,
+    next_stateless_key: AtomicU64,
 }
 
 /// What `initialize` answered, and the session it opened.
@@ -90,6 +106,7 @@ impl Session {
         version: String,
         hello: ClientHello,
         principal: Principal,
+        shared: bool,
     ) -> Arc<Self> {
         let core = gw.core();
         let slots = core
@@ -118,6 +135,8 @@ impl Session {
             listeners: Mutex::default(),
             catalog: catalog::Catalog::default(),
             upstream_listens: Mutex::default(),
+            shared,
+            next_stateless_key: AtomicU64::new(0),
         });
         tokio::spawn(server_requests::pump_events(
             Arc::downgrade(&session),
@@ -135,6 +154,7 @@ impl Session {
             version::MODERN.into(),
             ClientHello::bare(),
             Principal::local(),
+            true,
         )
     }
 
@@ -161,7 +181,7 @@ impl Session {
                 .unwrap_or_else(|| json!({})),
         };
         let id = with_id.then(Self::mint_id);
-        let session = Self::build(gw, id, Era::Legacy, negotiated.clone(), hello, principal);
+        let session = Self::build(gw, id, Era::Legacy, negotiated.clone(), hello, principal, false);
         session.connect_all().await;
         let mut result = session.merged_server_description().await;
         result.insert("protocolVersion".into(), Value::from(negotiated));
@@ -274,18 +294,29 @@ impl Session {
         reply: ClientSink,
     ) {
         let Some(id) = msg.id() else { return };
-        let cancel = CancellationToken::new();
+        // Stateless (2026-07-28) clients share one session but not an id space: their
+        // requests are filed under gateway-unique keys, so two clients may both use id 1.
+        let key = if self.is_shared() {
+            let n = self.next_stateless_key.fetch_add(1, Ordering::Relaxed);
+            RequestId::String(format!("stateless-{n}"))
+        } else {
+            id.clone()
+        };
+        let ticket = route::Ticket {
+            key,
+            cancel: CancellationToken::new(),
+        };
         let duplicate = {
             let mut inflight = lock(&self.inflight);
-            let duplicate = inflight.contains_key(&id);
+            let duplicate = inflight.contains_key(&ticket.key);
             if !duplicate {
                 inflight.insert(
-                    id.clone(),
+                    ticket.key.clone(),
                     Inflight {
                         server: None,
                         link_id: None,
                         reply: reply.clone(),
-                        cancel: cancel.clone(),
+                        cancel: ticket.cancel.clone(),
                     },
                 );
             }
@@ -300,8 +331,16 @@ impl Session {
                 .await;
             return;
         }
-        route::route_request(self, msg, principal, &reply, &cancel).await;
-        lock(&self.inflight).remove(&id);
+        let _filed = InflightEntry {
+            session: self,
+            key: &ticket.key,
+        };
+        route::route_request(self, msg, principal, &reply, &ticket).await;
+    }
+
+    /// True for the one session all stateless (2026-07-28 HTTP) clients share.
+    fn is_shared(&self) -> bool {
+        self.shared
     }
 
     async fn handle_notification(&self, msg: Message, principal: &Principal) {

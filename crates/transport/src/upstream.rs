@@ -8,6 +8,7 @@
 mod error;
 mod handshake;
 mod http;
+mod inbound;
 mod pending;
 mod spec;
 mod sse;
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sallyport_mcp::{Message, MessageKind, RequestId, error_code, version::Era};
+use sallyport_mcp::{Message, RequestId, error_code, version::Era};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
@@ -28,6 +29,7 @@ pub use error::LinkError;
 pub use handshake::{ClientHello, EraCache};
 pub use spec::{EraChoice, HttpSpec, StdioSpec, UpstreamKind, UpstreamSpec};
 
+use inbound::Inbound;
 use pending::PendingTable;
 
 /// What a wire hands to its link's dispatcher.
@@ -89,6 +91,10 @@ impl Link {
     ) -> Result<Arc<Self>, LinkError> {
         let (in_tx, in_rx) = mpsc::channel(256);
         let name = spec.name.clone();
+        let inbound = Arc::new(Inbound {
+            pending: Arc::new(PendingTable::default()),
+            events,
+        });
         let wire = match &spec.kind {
             UpstreamKind::Stdio(s) => {
                 Wire::Stdio(stdio::StdioWire::spawn(name, s, spec.limits, in_tx)?)
@@ -99,6 +105,7 @@ impl Link {
                 http,
                 spec.limits,
                 in_tx,
+                inbound.clone(),
             )?)),
             UpstreamKind::Sse(h) => {
                 Wire::Sse(sse::SseWire::connect(name, h, http, spec.limits, in_tx).await?)
@@ -107,7 +114,7 @@ impl Link {
         let mut link = Self {
             spec,
             wire,
-            pending: Arc::new(PendingTable::default()),
+            pending: inbound.pending.clone(),
             hello,
             info: handshake::ServerInfo::default(),
             closed: Arc::new(AtomicBool::new(false)),
@@ -118,13 +125,7 @@ impl Link {
             Wire::Http(h) => Some(h.clone()),
             _ => None,
         };
-        tokio::spawn(dispatch(
-            in_rx,
-            link.pending.clone(),
-            events,
-            link.closed.clone(),
-            wire_http,
-        ));
+        tokio::spawn(dispatch(in_rx, inbound, link.closed.clone(), wire_http));
         link.info = handshake::handshake(&link, era_cache).await?;
         link.set_wire_protocol(link.info.era, &link.info.version);
         if let Wire::Http(h) = &link.wire
@@ -380,8 +381,7 @@ impl Drop for ReplyStream {
 
 async fn dispatch(
     mut rx: mpsc::Receiver<Incoming>,
-    pending: Arc<PendingTable>,
-    events: mpsc::Sender<LinkEvent>,
+    inbound: Arc<Inbound>,
     closed: Arc<AtomicBool>,
     http: Option<Arc<http::HttpWire>>,
 ) {
@@ -396,47 +396,14 @@ async fn dispatch(
                 tracing::debug!(%reason, "Upstream connection ended.");
                 break;
             }
-            Incoming::Message { msg, related } => {
-                route_incoming(msg, related, &pending, &events).await
-            }
+            Incoming::Message { msg, related } => inbound.route(msg, related).await,
         }
     }
     closed.store(true, Ordering::Release);
-    pending.fail_all(error_code::INTERNAL_ERROR, "upstream connection lost");
-    let _ = events.send(LinkEvent::Closed).await;
-}
-
-async fn route_incoming(
-    msg: Message,
-    related: Option<i64>,
-    pending: &PendingTable,
-    events: &mpsc::Sender<LinkEvent>,
-) {
-    match msg.kind() {
-        MessageKind::Result | MessageKind::Error => {
-            // A response whose id is unknown (late, forged or after cancel) is dropped.
-            let _ = pending.resolve(msg).await;
-        }
-        MessageKind::Notification if msg.method() == Some("notifications/progress") => {
-            if let Some(m) = pending.route_progress(msg).await {
-                let _ = events.send(LinkEvent::Notification(m)).await;
-            }
-        }
-        MessageKind::Notification => {
-            // Logging and other notifications sent on a request's own stream go with it.
-            match related.and_then(|id| pending.sender_for(id)) {
-                Some(tx) => {
-                    let _ = tx.send(msg).await;
-                }
-                None => {
-                    let _ = events.send(LinkEvent::Notification(msg)).await;
-                }
-            }
-        }
-        MessageKind::Request => {
-            let _ = events.send(LinkEvent::ServerRequest { msg, related }).await;
-        }
-    }
+    inbound
+        .pending
+        .fail_all(error_code::INTERNAL_ERROR, "upstream connection lost");
+    let _ = inbound.events.send(LinkEvent::Closed).await;
 }
 
 /// The id a pending request is known by upstream (for tests and logs).

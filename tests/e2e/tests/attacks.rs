@@ -423,3 +423,30 @@ async fn stdio_line_with_embedded_newline_is_refused_and_the_stream_survives() {
     assert_eq!(v["id"], 2);
     assert_eq!(v["result"]["protocolVersion"], "2025-11-25", "{v}");
 }
+
+/// Stateless (2026-07-28) clients share no id space: two clients that both use id 1 at the
+/// same moment are two requests, not a duplicate.
+#[tokio::test(flavor = "multi_thread")]
+async fn modern_clients_may_reuse_each_others_ids_concurrently() {
+    let gw = gateway().await;
+    let slow = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"notes__slow_count","arguments":{"to":3,"delay_ms":200},
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}});
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", "notes__slow_count"),
+    ];
+    let first = post(&gw, &headers, slow.to_string());
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        post(&gw, &headers, slow.to_string()).await
+    };
+    let ((s1, b1, _), (s2, b2, _)) = tokio::join!(first, second);
+    for (status, body) in [(s1, b1), (s2, b2)] {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(
+            body["result"]["content"][0]["text"], "counted to 3",
+            "each client gets its own answer: {body}"
+        );
+    }
+}

@@ -11,6 +11,14 @@ use tokio_util::sync::CancellationToken;
 use super::{ClientSink, Session, lists, lock};
 use crate::upstream::ReplyStream;
 
+/// One request's place in the session's in-flight table: the key it is filed under and the
+/// token that cancels it.
+#[derive(Debug)]
+pub(super) struct Ticket {
+    pub(super) key: sallyport_mcp::RequestId,
+    pub(super) cancel: CancellationToken,
+}
+
 /// Where a request goes.
 enum Target {
     /// Answered by the gateway itself.
@@ -34,8 +42,9 @@ pub(super) async fn route_request(
     msg: Message,
     principal: &Principal,
     reply: &ClientSink,
-    cancel: &CancellationToken,
+    ticket: &Ticket,
 ) {
+    let cancel = &ticket.cancel;
     let inbound = s.exchange(Direction::ClientToServer, &msg, principal);
     let msg = match s.inspect(&inbound) {
         Decision::Allow => msg,
@@ -76,7 +85,7 @@ pub(super) async fn route_request(
                 tool.as_deref(),
                 principal,
                 reply,
-                cancel,
+                ticket,
             )
             .await;
         }
@@ -200,7 +209,7 @@ async fn forward(
     tool: Option<&str>,
     principal: &Principal,
     reply: &ClientSink,
-    cancel: &CancellationToken,
+    ticket: &Ticket,
 ) {
     let server = s.slots[idx].spec.name.clone();
     let method = client_msg.method().map(str::to_owned);
@@ -229,13 +238,9 @@ async fn forward(
         Ok(st) => st,
         Err(e) => return send(reply, upstream_error(client_msg, &e.to_string())).await,
     };
-    if let Some(entry) = client_msg.id().and_then(|i| {
-        lock(&s.inflight).get_mut(&i).map(|e| {
-            e.server = Some(idx);
-            e.link_id = Some(stream.link_id());
-        })
-    }) {
-        entry
+    if let Some(e) = lock(&s.inflight).get_mut(&ticket.key) {
+        e.server = Some(idx);
+        e.link_id = Some(stream.link_id());
     }
     relay_replies(
         s,
@@ -245,7 +250,7 @@ async fn forward(
         tool,
         principal,
         reply,
-        cancel,
+        &ticket.cancel,
     )
     .await;
 }

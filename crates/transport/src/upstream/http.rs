@@ -14,17 +14,18 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tracing::debug;
 
-use super::{HttpSpec, Incoming, LinkError, sse_read};
+use super::{HttpSpec, Inbound, Incoming, LinkError, sse_read};
 
 /// One Streamable HTTP upstream connection: its session id (legacy) and negotiated version.
 #[derive(Debug)]
 pub(crate) struct HttpWire {
     server: Arc<str>,
-    url: String,
+    url: reqwest::Url,
     client: reqwest::Client,
     static_headers: HeaderMap,
     limits: Limits,
     incoming: mpsc::Sender<Incoming>,
+    inbound: Arc<Inbound>,
     state: Mutex<HttpState>,
 }
 
@@ -43,6 +44,7 @@ impl HttpWire {
         client: reqwest::Client,
         limits: Limits,
         incoming: mpsc::Sender<Incoming>,
+        inbound: Arc<Inbound>,
     ) -> Result<Self, LinkError> {
         let mut static_headers = HeaderMap::new();
         for (k, v) in &spec.headers {
@@ -55,14 +57,19 @@ impl HttpWire {
             value.set_sensitive(true);
             static_headers.insert(name, value);
         }
+        let url = reqwest::Url::parse(&spec.url).map_err(|e| LinkError::Http {
+            server: server.to_string(),
+            reason: format!("invalid url: {e}"),
+        })?;
         let state = Mutex::new(HttpState::default());
         Ok(Self {
             server,
-            url: spec.url.clone(),
+            url,
             client,
             static_headers,
             limits,
             incoming,
+            inbound,
             state,
         })
     }
@@ -82,6 +89,7 @@ impl HttpWire {
             server: self.server.clone(),
             limits: self.limits,
             incoming: self.incoming.clone(),
+            inbound: self.inbound.clone(),
             link_id,
             request_id: msg.id(),
             is_initialize: msg.method() == Some("initialize"),
@@ -117,7 +125,7 @@ impl HttpWire {
         };
         let mut rb = self
             .client
-            .post(&self.url)
+            .post(self.url.clone())
             .headers(self.static_headers.clone())
             .header(ACCEPT, "application/json, text/event-stream")
             .header(CONTENT_TYPE, "application/json");
@@ -159,7 +167,7 @@ impl HttpWire {
         let session = s.session_id?;
         let mut rb = self
             .client
-            .get(&self.url)
+            .get(self.url.clone())
             .headers(self.static_headers.clone())
             .header(ACCEPT, "text/event-stream");
         rb = rb.header(MCP_SESSION_ID, session);
@@ -183,7 +191,7 @@ impl HttpWire {
         if let Some(id) = session {
             let _ = self
                 .client
-                .delete(&self.url)
+                .delete(self.url.clone())
                 .headers(self.static_headers.clone())
                 .header(MCP_SESSION_ID, id)
                 .send()
@@ -198,6 +206,7 @@ struct PostCtx {
     server: Arc<str>,
     limits: Limits,
     incoming: mpsc::Sender<Incoming>,
+    inbound: Arc<Inbound>,
     link_id: Option<i64>,
     request_id: Option<sallyport_mcp::RequestId>,
     is_initialize: bool,
@@ -274,11 +283,11 @@ async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
             {
                 msg.set_id(id);
             }
-            deliver(&ctx.incoming, msg, ctx.link_id).await
+            deliver(&ctx, msg).await
         }
         Ok(Body::Batch(msgs)) => {
             for m in msgs {
-                deliver(&ctx.incoming, m, ctx.link_id).await;
+                deliver(&ctx, m).await;
             }
         }
         Err(_) if ctx.request_id.is_some() => {
@@ -296,14 +305,22 @@ async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
     }
 }
 
-async fn deliver(incoming: &mpsc::Sender<Incoming>, msg: Message, related: Option<i64>) {
-    let _ = incoming.send(Incoming::Message { msg, related }).await;
+/// Hands an answer to its caller. The initialize answer goes through the link's dispatch
+/// task, behind the session id it minted, so the id is in place before the next request;
+/// every other answer is routed directly.
+async fn deliver(ctx: &PostCtx, msg: Message) {
+    if ctx.is_initialize {
+        let related = ctx.link_id;
+        let _ = ctx.incoming.send(Incoming::Message { msg, related }).await;
+    } else {
+        ctx.inbound.route(msg, ctx.link_id).await;
+    }
 }
 
 async fn fail(ctx: &PostCtx, reason: &str) {
     if let Some(id) = &ctx.request_id {
         let err = Message::error(Some(id.clone()), error_code::INTERNAL_ERROR, reason, None);
-        deliver(&ctx.incoming, err, ctx.link_id).await;
+        deliver(ctx, err).await;
     }
 }
 

@@ -35,7 +35,7 @@ pub(crate) struct StreamEnd {
 #[derive(Debug, Clone)]
 pub(crate) struct Resume {
     pub(crate) client: reqwest::Client,
-    pub(crate) url: String,
+    pub(crate) url: reqwest::Url,
     /// Static credentials plus `Mcp-Session-Id` and `MCP-Protocol-Version`.
     pub(crate) headers: HeaderMap,
 }
@@ -107,7 +107,7 @@ pub(crate) async fn read_resuming(
         tokio::time::sleep(delay).await;
         let get = resume
             .client
-            .get(&resume.url)
+            .get(resume.url.clone())
             .headers(resume.headers.clone())
             .header(ACCEPT, "text/event-stream")
             .header(LAST_EVENT_ID, last.as_str());

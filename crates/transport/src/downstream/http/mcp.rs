@@ -258,6 +258,10 @@ async fn post_modern(
     .await
 }
 
+/// Handles one message in the request's own task. The session's work runs inline until the
+/// first message for the client is ready; only when the answer turns out to be a stream
+/// (progress, server requests, or an SSE-preferring legacy client) does the rest of the work
+/// move to a task of its own, feeding the stream.
 async fn dispatch(
     session: Arc<Session>,
     msg: Message,
@@ -266,15 +270,52 @@ async fn dispatch(
     always_sse: bool,
 ) -> Response {
     let is_request = msg.kind() == MessageKind::Request;
-    let (tx, rx) = mpsc::channel(32);
+    let (tx, mut rx) = mpsc::channel(32);
     let mirrored = crate::mirrored::current();
-    tokio::spawn(crate::mirrored::scope(mirrored, async move {
+    let work = crate::mirrored::scope(mirrored, async move {
         session.handle(msg, &principal, tx).await
-    }));
+    });
     if !is_request {
+        tokio::spawn(work);
         return StatusCode::ACCEPTED.into_response();
     }
-    reply(rx, era, always_sse).await
+    let mut work = Detached::new(work);
+    let first = tokio::select! {
+        biased;
+        () = work.run() => rx.recv().await,
+        first = rx.recv() => first,
+    };
+    // Unfinished work (a streamed answer) continues in a task of its own.
+    drop(work);
+    reply(first, rx, era, always_sse)
+}
+
+/// Work that runs inline while it is polled and moves to a task of its own when dropped
+/// unfinished, so that neither a streamed answer nor a client that goes away cuts it short
+/// (stream closing cancels through the session, as when the work ran in a task from the start).
+struct Detached<F: Future<Output = ()> + Send + 'static>(Option<std::pin::Pin<Box<F>>>);
+
+impl<F: Future<Output = ()> + Send + 'static> Detached<F> {
+    fn new(work: F) -> Self {
+        Self(Some(Box::pin(work)))
+    }
+
+    async fn run(&mut self) {
+        if let Some(work) = self.0.as_mut() {
+            work.await;
+            self.0 = None;
+        }
+    }
+}
+
+impl<F: Future<Output = ()> + Send + 'static> Drop for Detached<F> {
+    fn drop(&mut self) {
+        if let Some(work) = self.0.take()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(work);
+        }
+    }
 }
 
 async fn batch(session: Arc<Session>, msgs: Vec<Message>, principal: Principal) -> Response {

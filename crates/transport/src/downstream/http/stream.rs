@@ -19,8 +19,13 @@ const KEEPALIVE: Duration = Duration::from_secs(15);
 /// Answers one request. With `always_sse` (legacy clients that accept SSE) the answer is an
 /// SSE stream opening with a priming event (an id, empty data) and a `retry` hint, each event
 /// carrying an id; otherwise JSON when the first message is the response itself, else SSE.
-pub(crate) async fn reply(mut rx: mpsc::Receiver<Message>, era: Era, always_sse: bool) -> Response {
-    let Some(first) = rx.recv().await else {
+pub(crate) fn reply(
+    first: Option<Message>,
+    rx: mpsc::Receiver<Message>,
+    era: Era,
+    always_sse: bool,
+) -> Response {
+    let Some(first) = first else {
         // The request was cancelled or the session closed before any answer.
         return StatusCode::ACCEPTED.into_response();
     };
