@@ -13,7 +13,7 @@
 #
 # Environment:
 #   CARGO_TEST_CMD   default "cargo test --workspace --locked"
-#   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1 SKIP_FUZZ=1
+#   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1 SKIP_DEPLOY=1 SKIP_FUZZ=1
 #   FUZZ_SECONDS     per fuzz target (default 15)
 #   CARGO_TARGET_DIR is honoured by cargo as usual (.ci/run sets it outside the clone).
 set -euo pipefail
@@ -130,6 +130,21 @@ run_fuzz() {
   add_result "fuzz targets" "$passed" "$failed"
 }
 
+# The shipped monitoring files: promtool on the alert rules, and the dashboard and rules
+# against the exported metric names (scripts/check-deploy.sh).
+run_deploy_check() {
+  banner "deploy: promtool check rules + dashboard metric names"
+  local out rc=0
+  out=$(bash "$REPO_ROOT/scripts/check-deploy.sh" 2>&1) || rc=$?
+  printf '%s\n' "$out"
+  local last passed failed
+  last=$(tail -n 1 <<<"$out")
+  passed=$(awk '{print $1 + 0}' <<<"$last")
+  failed=$(awk '{print $3 + 0}' <<<"$last")
+  [[ $rc -eq 0 || $failed -gt 0 ]] || failed=1
+  add_result "deploy check" "$passed" "$failed"
+}
+
 # Each check: a client invocation that must exit 0 and print {"ok": true, ...}.
 SMOKE_PASSED=0
 SMOKE_FAILED=0
@@ -178,6 +193,7 @@ run_client_smoke() {
 [[ "${SKIP_CARGO:-0}" == 1 ]] || run_cargo
 [[ "${SKIP_CONFORMANCE:-0}" == 1 ]] || run_conformance
 [[ "${SKIP_CLIENT_SMOKE:-0}" == 1 ]] || run_client_smoke
+[[ "${SKIP_DEPLOY:-0}" == 1 ]] || run_deploy_check
 mkdir -p "$REPO_ROOT/results"
 [[ "${SKIP_BENCH:-0}" == 1 ]] || run_bench_smoke
 [[ "${SKIP_FUZZ:-0}" == 1 ]] || run_fuzz

@@ -36,6 +36,7 @@ impl Gateway {
         era: Era,
         access_log: &Path,
         client: &HttpClient,
+        extra_yaml: &str,
     ) -> anyhow::Result<Self> {
         if !binary.is_file() {
             bail!(
@@ -49,7 +50,7 @@ impl Gateway {
             .port();
         let dir = tempfile::tempdir()?;
         let config = dir.path().join("sallyport.yaml");
-        std::fs::write(&config, config_yaml(port, upstreams, era))?;
+        std::fs::write(&config, config_yaml(port, upstreams, era) + extra_yaml)?;
         let stderr = dir.path().join("stderr.log");
         let child = Command::new(binary)
             .args(["serve", "--log", "warn", "-c"])

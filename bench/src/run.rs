@@ -49,6 +49,8 @@ pub struct Settings {
     pub gateway_bin: PathBuf,
     /// Where the gateway writes its access log.
     pub access_log: PathBuf,
+    /// Extra top-level config sections for the gateway (`--limits`).
+    pub extra_yaml: String,
 }
 
 /// Where the load went.
@@ -167,6 +169,7 @@ async fn run_group(
         era,
         &settings.access_log,
         client,
+        &settings.extra_yaml,
     )
     .await?;
     eprintln!(

@@ -69,6 +69,69 @@ struct Args {
     /// Also write the report to this file.
     #[arg(long)]
     output: Option<PathBuf>,
+    /// Run the gateway with traffic protection on, with limits generous enough never to
+    /// refuse, to measure their cost: `local` counters, or `redis` on 127.0.0.1:6379.
+    #[arg(long, value_enum, default_value = "off")]
+    limits: LimitsMode,
+    /// Run the gateway with the audit trail on (a SQLite store in a temp dir): `sync` answers
+    /// only after the durable append of each record, `async` after queueing it.
+    #[arg(long, value_enum, default_value = "off")]
+    audit: AuditMode,
+}
+
+/// Whether the gateway writes an audit trail, and how durably.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuditMode {
+    /// No audit trail (the default).
+    Off,
+    /// `durability.mode: sync`.
+    Sync,
+    /// `durability.mode: async` (`when_full: block`).
+    Async,
+}
+
+impl AuditMode {
+    /// The `audit:` section, with its store and keys in a fresh temp directory.
+    fn yaml(self) -> anyhow::Result<String> {
+        let mode = match self {
+            Self::Off => return Ok(String::new()),
+            Self::Sync => "sync",
+            Self::Async => "async",
+        };
+        let dir =
+            std::env::temp_dir().join(format!("sallyport-bench-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).context("creating the audit directory")?;
+        let d = dir.display();
+        Ok(format!(
+            "audit:\n  store: {{ type: sqlite, path: \"{d}/audit.db\" }}\n  signing_key: \"{d}/audit.pk8\"\n  durability: {{ mode: {mode}, queue_capacity: 100000 }}\n"
+        ))
+    }
+}
+
+/// Which traffic protection the gateway runs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LimitsMode {
+    /// No limits (the default).
+    Off,
+    /// Rate limits, concurrency, timeouts and breakers with in-process counters.
+    Local,
+    /// The same with rate-limit counters in Redis (127.0.0.1:6379).
+    Redis,
+}
+
+impl LimitsMode {
+    /// The `limits:` section: every check runs, none can refuse at benchmark rates.
+    fn yaml(self) -> String {
+        let common = "limits:\n  rate_limits:\n    global: { requests_per_minute: 100000000, burst_size: 1000000 }\n    per_principal: { requests_per_minute: 100000000, burst_size: 1000000 }\n    per_tool:\n      \"*\": { requests_per_minute: 100000000, burst_size: 1000000 }\n  concurrency:\n    per_upstream: { \"*\": 100000 }\n  timeouts:\n    request_timeout_secs: 60\n  circuit_breakers:\n    default_profile: default\n";
+        match self {
+            Self::Off => String::new(),
+            Self::Local => common.to_owned(),
+            Self::Redis => format!(
+                "{common}  redis: {{ url: \"redis://127.0.0.1:6379\", key_prefix: \"sallyport-bench:{}\" }}\n",
+                std::process::id()
+            ),
+        }
+    }
 }
 
 impl Args {
@@ -96,6 +159,7 @@ impl Args {
             upstream: self.upstream,
             gateway_bin,
             access_log: self.access_log.clone(),
+            extra_yaml: self.limits.yaml() + &self.audit.yaml()?,
         })
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The audit log: where it is stored, how durable appends are, checkpoints, retention and
 /// exporters.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct AuditConfig {
     /// Where events are stored.
@@ -33,7 +33,7 @@ pub struct AuditConfig {
 }
 
 /// The store backend.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum StoreConfig {
     /// An embedded SQLite database (WAL, one writer).
@@ -67,7 +67,7 @@ fn default_chain() -> String {
 }
 
 /// Durability of appends.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct DurabilityConfig {
     /// `sync`: an append returns once its batch is committed. `async`: once it is queued.
@@ -126,7 +126,7 @@ pub enum WhenFull {
 }
 
 /// Signed checkpoints.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct CheckpointConfig {
     /// Sign a checkpoint after this many events.
@@ -155,7 +155,7 @@ fn default_every_secs() -> u64 {
 }
 
 /// Retention by class.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct RetentionConfig {
     /// Days to keep each retention class; classes not listed are kept forever.
@@ -165,7 +165,7 @@ pub struct RetentionConfig {
 }
 
 /// A push exporter.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ExporterConfig {
     /// RFC 5424 syslog.

@@ -47,7 +47,9 @@ pub use secret::{REDACTED, SecretString};
 pub use server::{
     EraPreference, HttpServer, Restart, Server, StdioServer, ToolFilter, TransportRef,
 };
-pub use types::{Authz, Config, FailureMode, Federation, Guards, Listen, MessageLimits};
+pub use types::{
+    Authz, Config, FailureMode, Federation, Guards, HealthCheck, Listen, MessageLimits,
+};
 
 /// The JSON Schema (draft-07, understood by editors' YAML language servers) of
 /// `sallyport.yaml`, as checked in at `schema/sallyport.schema.json`.

@@ -27,9 +27,16 @@ pub struct Config {
     /// How the tools, prompts and resources of several servers are merged into one.
     #[serde(default)]
     pub federation: Federation,
-    /// Size and shape limits applied to every JSON-RPC message in both directions.
+    /// Size and shape limits applied to every JSON-RPC message in both directions, and
+    /// traffic protection: rate limits, quotas, concurrency, timeouts, circuit breakers
+    /// (docs/traffic.md).
     #[serde(default)]
     pub limits: MessageLimits,
+    /// Network policy at the HTTP edge, before authentication: IP allow and deny lists,
+    /// reputation files, trusted proxies, per-IP limits, slow-client timeouts and
+    /// request-line checks (docs/traffic.md). Absent: none of these checks run.
+    #[serde(default)]
+    pub network: Option<sallyport_network::NetworkConfig>,
     /// Message guards and how the gateway behaves when a guard cannot decide.
     #[serde(default)]
     pub guards: Guards,
@@ -41,6 +48,18 @@ pub struct Config {
     /// Absent: no authorization guard, every caller may use every tool not filtered out.
     #[serde(default)]
     pub authz: Option<Authz>,
+    /// Tamper-evident audit trail: every decision becomes a hash-chained event in a SQLite or
+    /// PostgreSQL store, with Ed25519-signed checkpoints (docs/audit.md). Absent: no audit
+    /// store (decisions still reach the access log). Recommended: a SQLite store with
+    /// `durability.mode: sync`, the signing key outside the store's directory, and
+    /// `public_key` written for `sallyport audit verify`.
+    #[serde(default)]
+    pub audit: Option<sallyport_audit::AuditConfig>,
+    /// Threat detection: poisoned tool definitions, definition pinning (rug pulls),
+    /// arguments, results (injection, secrets, personal data) and flow rules, each with an
+    /// action per tenant, server and tool (docs/SECURITY.md). Absent: none of these guards run.
+    #[serde(default)]
+    pub detect: Option<sallyport_guards::DetectionConfig>,
 }
 
 /// Where the authorization policy comes from.
@@ -135,6 +154,46 @@ pub struct MessageLimits {
     /// Largest server-sent event, in bytes.
     #[schemars(range(min = 1))]
     pub max_sse_event_bytes: usize,
+    /// Request-rate budgets and daily tenant quotas (seed 001's `RATE_LIMIT_CONFIG`):
+    /// global, per principal, per tool, service accounts. Set `limits.redis` to share the
+    /// counters between gateway processes.
+    pub rate_limits: sallyport_limits::RateLimitConfig,
+    /// The shared counter store for `rate_limits`: every gateway process configured with
+    /// the same URL and `key_prefix` enforces one combined limit. Absent: each process
+    /// counts on its own.
+    pub redis: Option<sallyport_limits::config::RedisConfig>,
+    /// Upstream calls in flight at once, per upstream and per tool.
+    pub concurrency: sallyport_limits::ConcurrencyConfig,
+    /// Request timeouts per upstream and per tool. Absent: each server's
+    /// `request_timeout_secs` applies.
+    pub timeouts: Option<sallyport_limits::TimeoutConfig>,
+    /// Circuit breakers per upstream and per tool, with seed 001's profiles built in
+    /// (`default`, `critical_tools`, `non_critical_tools`).
+    pub circuit_breakers: sallyport_limits::CircuitBreakerConfig,
+    /// Periodic upstream health checks (a cheap list call) feeding `/readyz` and the
+    /// circuit breakers. Absent: no health checks.
+    pub health_check: Option<HealthCheck>,
+}
+
+/// Periodic upstream health checks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
+pub struct HealthCheck {
+    /// Seconds between two checks of each upstream.
+    #[schemars(range(min = 1))]
+    pub interval_secs: u64,
+    /// Seconds a check may take before it counts as failed.
+    #[schemars(range(min = 1))]
+    pub timeout_secs: u64,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        Self {
+            interval_secs: 30,
+            timeout_secs: 5,
+        }
+    }
 }
 
 /// 4 MiB.
@@ -148,6 +207,12 @@ impl Default for MessageLimits {
             max_batch: 64,
             max_line_bytes: FOUR_MIB,
             max_sse_event_bytes: FOUR_MIB,
+            rate_limits: sallyport_limits::RateLimitConfig::default(),
+            redis: None,
+            concurrency: sallyport_limits::ConcurrencyConfig::default(),
+            timeouts: None,
+            circuit_breakers: sallyport_limits::CircuitBreakerConfig::default(),
+            health_check: None,
         }
     }
 }

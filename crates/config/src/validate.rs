@@ -5,6 +5,7 @@
 //! additionally scrubs interpolated environment values from every message.
 
 mod network;
+mod traffic;
 
 use std::collections::HashMap;
 
@@ -311,7 +312,9 @@ fn check_limits(limits: &MessageLimits, issues: &mut Issues) {
         max_batch,
         max_line_bytes,
         max_sse_event_bytes,
+        ..
     } = *limits;
+    traffic::check(limits, issues);
     for (name, value) in [
         ("max_body_bytes", max_body_bytes),
         ("max_depth", max_depth),

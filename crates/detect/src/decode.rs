@@ -64,7 +64,7 @@ pub fn decode_segments(text: &str) -> Vec<Decoded> {
 
 /// Maximal runs of base64 alphabet bytes (with `=` padding) at least `min` long; one pass.
 fn token_runs(bytes: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
-    let is_b64 = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-');
+    let is_b64 = |b: u8| B64[usize::from(b)];
     let mut out = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
@@ -73,9 +73,7 @@ fn token_runs(bytes: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
             continue;
         }
         let start = i;
-        while i < bytes.len() && is_b64(bytes[i]) {
-            i += 1;
-        }
+        i += bytes[i..].iter().position(|&b| !is_b64(b)).unwrap_or(bytes.len() - i);
         while i < bytes.len() && bytes[i] == b'=' && i - start < MAX_SEGMENT_BYTES {
             i += 1;
         }
@@ -86,6 +84,18 @@ fn token_runs(bytes: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
     out
 }
 
+/// The base64 alphabet (both variants) as a lookup table.
+static B64: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = c.is_ascii_alphanumeric() || matches!(c, b'+' | b'/' | b'_' | b'-');
+        b += 1;
+    }
+    t
+};
+
 fn push_printable(encoding: &'static str, span: std::ops::Range<usize>, seg: &str, raw: Option<Vec<u8>>, out: &mut Vec<Decoded>) {
     let Some(raw) = raw else { return };
     let Ok(decoded) = String::from_utf8(raw) else { return };
@@ -94,8 +104,18 @@ fn push_printable(encoding: &'static str, span: std::ops::Range<usize>, seg: &st
     }
 }
 
+/// The percent pattern needs two valid escapes; most `%` in prose ("4%") are not escapes.
 fn memchr_percent(bytes: &[u8]) -> bool {
-    bytes.contains(&b'%')
+    let mut escapes = 0;
+    for (i, _) in bytes.iter().enumerate().filter(|(_, b)| **b == b'%') {
+        if bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit) && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit) {
+            escapes += 1;
+            if escapes >= 2 {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 fn collect(re: &Regex, text: &str, encoding: &'static str, f: fn(&str) -> Option<Vec<u8>>, out: &mut Vec<Decoded>) {

@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexSet};
+use regex::Regex;
 
 use crate::decode::unreachable_regex;
 use crate::finding::{Class, Finding, Severity};
@@ -20,11 +20,81 @@ static IBAN: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9
 static NINO: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"));
 static DNI: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{8}-?[A-HJ-NP-TV-Z]\b"));
-/// One pass that says which of the digit-bearing patterns occur at all.
-static GATE: LazyLock<RegexSet> = LazyLock::new(|| {
-    RegexSet::new([&NUMBER, &IBAN, &NINO, &DNI].map(|r| r.as_str()))
-        .unwrap_or_else(|e| panic!("invariant: PII gate compiles: {e}"))
-});
+
+/// Where the digit-bearing patterns (`NUMBER`, `IBAN`, `NINO`, `DNI`) can match, from one pass
+/// that only looks closely around digits: necessary conditions for each.
+/// `NUMBER` needs a run of `[0-9 \-.()]` with 8+ bytes from a digit to a digit (its matches lie
+/// in such runs, plus a leading `+`, so it is searched there only); `IBAN` two upper-case letters
+/// right before two digits; `NINO` and `DNI` six digits in a run of `[0-9 ]`.
+struct DigitGate {
+    /// Runs of `[0-9 \-.()]` that may hold a `NUMBER` match.
+    number_runs: Vec<std::ops::Range<usize>>,
+    iban: bool,
+    national: bool,
+}
+
+fn digit_gate(b: &[u8]) -> DigitGate {
+    let is_num = |c: u8| c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'(' | b')');
+    let mut gate = DigitGate { number_runs: Vec::new(), iban: false, national: false };
+    let mut i = 0;
+    while i < b.len() {
+        let Some(off) = b[i..].iter().position(u8::is_ascii_digit) else { break };
+        let first = i + off;
+        if first >= 2
+            && b[first - 1].is_ascii_uppercase()
+            && b[first - 2].is_ascii_uppercase()
+            && b.get(first + 1).is_some_and(u8::is_ascii_digit)
+        {
+            gate.iban = true;
+        }
+        let mut start = first;
+        while start > i && is_num(b[start - 1]) {
+            start -= 1;
+        }
+        let (mut end, mut last_digit, mut run_digits) = (first, first, 0usize);
+        while end < b.len() && is_num(b[end]) {
+            match b[end] {
+                b'0'..=b'9' => {
+                    last_digit = end;
+                    run_digits += 1;
+                    if run_digits >= 6 {
+                        gate.national = true;
+                    }
+                }
+                b' ' => {}
+                _ => run_digits = 0,
+            }
+            end += 1;
+        }
+        if last_digit - first >= 7 {
+            gate.number_runs.push(start..end);
+        }
+        i = end.max(first + 1);
+    }
+    gate
+}
+
+/// `NUMBER` matches inside the candidate runs, exactly as a search of the whole text finds
+/// them: the search sees the byte before (a `+`, or a letter for `\b`) and the byte after.
+fn number_matches(text: &str, runs: &[std::ops::Range<usize>], mut f: impl FnMut(regex::Match<'_>)) {
+    for run in runs {
+        let mut lo = run.start.saturating_sub(1);
+        while !text.is_char_boundary(lo) {
+            lo -= 1;
+        }
+        let mut hi = (run.end + 1).min(text.len());
+        while !text.is_char_boundary(hi) {
+            hi += 1;
+        }
+        let hay = &text[..hi];
+        let mut pos = lo;
+        while pos <= hay.len() {
+            let Some(m) = NUMBER.find_at(hay, pos) else { break };
+            pos = if m.is_empty() { m.end() + 1 } else { m.end() };
+            f(m);
+        }
+    }
+}
 
 fn finding(id: &'static str, text: &str, r: std::ops::Range<usize>, path: &str) -> Finding {
     Finding::new(id, Class::Pii, Severity::Medium, 0.9).with_excerpt(&text[r.clone()]).with_span(r).at(path)
@@ -40,20 +110,18 @@ pub fn find_pii(text: &str, path: &str) -> Vec<Finding> {
         }
     }
     if bytes.iter().any(u8::is_ascii_digit) {
-        let gate = GATE.matches(text);
-        if gate.matched(0) {
-            for m in NUMBER.find_iter(text) {
-                if let Some(id) = classify_number(m.as_str()) {
-                    out.push(finding(id, text, m.range(), path));
-                }
+        let gate = digit_gate(bytes);
+        number_matches(text, &gate.number_runs, |m| {
+            if let Some(id) = classify_number(m.as_str()) {
+                out.push(finding(id, text, m.range(), path));
             }
-        }
-        for (i, rx, id, check) in [
-            (1, &*IBAN, "pii.iban", iban_valid as fn(&str) -> bool),
-            (2, &*NINO, "pii.uk_nino", |_: &str| true),
-            (3, &*DNI, "pii.es_dni", dni_valid),
+        });
+        for (on, rx, id, check) in [
+            (gate.iban, &*IBAN, "pii.iban", iban_valid as fn(&str) -> bool),
+            (gate.national, &*NINO, "pii.uk_nino", |_: &str| true),
+            (gate.national, &*DNI, "pii.es_dni", dni_valid),
         ] {
-            if !gate.matched(i) {
+            if !on {
                 continue;
             }
             for m in rx.find_iter(text) {
@@ -210,6 +278,20 @@ mod tests {
         assert_eq!(ids("NI number AB 12 34 56 C"), ["pii.uk_nino"]);
         assert_eq!(ids("DNI 12345678Z"), ["pii.es_dni"]);
         assert!(ids("DNI 12345678A").is_empty());
+    }
+
+    #[test]
+    fn digit_gate_admits_every_shape() {
+        for t in ["4111 1111 1111 1111", "(555) 123-4567", "+44 20 7946 0958", "GB82 WEST 1234", "AB 12 34 56 C", "12345678Z", "x 1.2.3.4.5 y", "é+1 555 123 4567é", "a1234567890 +1 555 123 4567b 9 9 9 9"] {
+            let g = digit_gate(t.as_bytes());
+            let mut windowed = Vec::new();
+            number_matches(t, &g.number_runs, |m| windowed.push(m.range()));
+            assert_eq!(windowed, NUMBER.find_iter(t).map(|m| m.range()).collect::<Vec<_>>(), "{t}");
+            assert!(g.iban || !IBAN.is_match(t), "{t}");
+            assert!(g.national || !(NINO.is_match(t) || DNI.is_match(t)), "{t}");
+        }
+        let g = digit_gate(b"grew 4% on Nov 21 10:00, id: 4211, v = (0..10)");
+        assert!(g.number_runs.is_empty() && !g.iban && !g.national);
     }
 
     #[test]

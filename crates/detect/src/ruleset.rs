@@ -57,6 +57,12 @@ pub(crate) struct RuleSet {
     specs: &'static [RuleSpec],
     regexes: Vec<Regex>,
     prefilter: AhoCorasick,
+    /// The same keywords as one regex (ASCII case-insensitive alternation): its lazy DFA
+    /// passes over clean text faster than the automaton, so it locates keywords and the
+    /// automaton's overlapping search runs only around what it finds.
+    gate: Regex,
+    /// Longest keyword, in bytes.
+    longest: usize,
     /// For each distinct keyword, the rules it triggers.
     keyword_rules: Vec<Vec<usize>>,
 }
@@ -83,6 +89,8 @@ impl RuleSet {
             .kind(Some(AhoCorasickKind::DFA))
             .build(&keywords)
             .unwrap_or_else(|e| panic!("invariant: keyword automaton builds: {e}"));
+        let longest = keywords.iter().map(String::len).max().unwrap_or(0);
+        let gate = keyword_gate(&keywords);
         let regexes = specs
             .iter()
             .map(|s| {
@@ -90,18 +98,18 @@ impl RuleSet {
                     .unwrap_or_else(|e| panic!("invariant: rule {} compiles: {e}", s.id))
             })
             .collect();
-        Self { specs, regexes, prefilter, keyword_rules }
+        Self { specs, regexes, prefilter, gate, longest, keyword_rules }
     }
 
     /// Which rules have a keyword in `text`, and where: per rule, merged byte windows around
     /// its keyword hits (empty when the rule was not triggered).
     pub(crate) fn triggered(&self, text: &str) -> Vec<Vec<std::ops::Range<usize>>> {
         let mut hit: Vec<Vec<std::ops::Range<usize>>> = vec![Vec::new(); self.specs.len()];
-        for m in self.prefilter.find_overlapping_iter(text) {
-            for &r in &self.keyword_rules[m.pattern().as_usize()] {
+        for (start, end, pattern) in self.keyword_hits(text) {
+            for &r in &self.keyword_rules[pattern] {
                 let margin = if LONG_RULES.contains(&self.specs[r].id) { LONG_MARGIN } else { MARGIN };
-                let lo = floor_boundary(text, m.start().saturating_sub(margin));
-                let hi = ceil_boundary(text, (m.end() + margin).min(text.len()));
+                let lo = floor_boundary(text, start.saturating_sub(margin));
+                let hi = ceil_boundary(text, (end + margin).min(text.len()));
                 match hit[r].last_mut() {
                     Some(last) if lo <= last.end => last.end = last.end.max(hi),
                     _ => hit[r].push(lo..hi),
@@ -109,6 +117,25 @@ impl RuleSet {
             }
         }
         hit
+    }
+
+    /// Every keyword occurrence in `text` as `(start, end, keyword)`, ordered by end, exactly
+    /// what an overlapping search of the whole text reports, for the cost of one
+    /// non-overlapping pass: a leftmost-first search misses only occurrences that start inside
+    /// one of its matches, so an overlapping search within a keyword's length of each match end
+    /// finds them.
+    fn keyword_hits(&self, text: &str) -> Vec<(usize, usize, usize)> {
+        let mut hits = Vec::new();
+        for m in self.gate.find_iter(text) {
+            let lo = floor_boundary(text, m.end().saturating_sub(self.longest));
+            let hi = ceil_boundary(text, (m.end() + self.longest).min(text.len()));
+            for o in self.prefilter.find_overlapping_iter(&text[lo..hi]) {
+                hits.push((o.start() + lo, o.end() + lo, o.pattern().as_usize()));
+            }
+        }
+        hits.sort_unstable_by_key(|&(start, end, pattern)| (end, start, pattern));
+        hits.dedup();
+        hits
     }
 
     /// Every confirmed match in `text`, rule by rule. Each triggered rule's regex runs only on
@@ -138,15 +165,21 @@ impl RuleSet {
         out
     }
 
-    /// True when any rule's keyword occurs (cheap check).
-    pub(crate) fn any_keyword(&self, text: &str) -> bool {
-        self.prefilter.is_match(text)
-    }
-
     /// The rule table.
     pub(crate) fn specs(&self) -> &'static [RuleSpec] {
         self.specs
     }
+}
+
+/// One regex matching exactly the keywords the automaton matches: the literals, ASCII
+/// case-insensitively (`(?i-u)` folds ASCII letters only, like `ascii_case_insensitive`).
+fn keyword_gate(keywords: &[String]) -> Regex {
+    let alternation: Vec<String> = keywords.iter().map(|k| regex::escape(k)).collect();
+    regex::RegexBuilder::new(&format!("(?i-u:{})", alternation.join("|")))
+        .size_limit(1 << 24)
+        .dfa_size_limit(1 << 24)
+        .build()
+        .unwrap_or_else(|e| panic!("invariant: keyword gate compiles: {e}"))
 }
 
 /// Make a pattern ASCII-only where it matters for speed: Unicode `\b` forces the regex engine
@@ -204,6 +237,16 @@ mod tests {
     }
 
     #[test]
+    fn keyword_hits_equal_an_overlapping_search() {
+        let rs = RuleSet::new(crate::secret_rules::SECRET_RULES);
+        let text = "sk-ant-api03-x key-abc Bearer tokenSECRET passwords://a ghp_ AKIA sk-sk-ant-";
+        let mut want: Vec<(usize, usize, usize)> =
+            rs.prefilter.find_overlapping_iter(text).map(|m| (m.start(), m.end(), m.pattern().as_usize())).collect();
+        want.sort_unstable_by_key(|&(s, e, p)| (e, s, p));
+        assert_eq!(rs.keyword_hits(text), want);
+    }
+
+    #[test]
     fn ascii_classes_replace_unicode_ones_but_not_escapes() {
         assert_eq!(ascii_boundaries(r"\bx\w\d"), r"(?-u:\b)x[0-9A-Za-z_][0-9]");
         assert_eq!(ascii_boundaries(r"\\b\x22"), r"\\b\x22");
@@ -237,3 +280,4 @@ mod perf_probe {
         eprintln!("decode {:?}", t.elapsed() / 100);
     }
 }
+

@@ -70,9 +70,6 @@ fn push_matches(
     seen: &mut HashSet<&'static str>,
     out: &mut Vec<Finding>,
 ) {
-    if !rs.any_keyword(text) {
-        return;
-    }
     for m in rs.matches(text) {
         if NEGATABLE.contains(&m.rule.id) && negated(text, m.value.start) {
             continue;

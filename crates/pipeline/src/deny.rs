@@ -55,6 +55,38 @@ pub enum DenyCode {
     MethodNotFound,
     /// A guard could not decide and fails closed.
     GuardFailed,
+    /// A rate limit ran out (global, per principal, per tool, service accounts, or the
+    /// shared counter store could not answer and fails closed). `error.data` carries
+    /// `retry_after` (seconds) and `limit` (the rule); never anyone's counts.
+    RateLimited,
+    /// The tenant's daily quota is used up; `error.data` as for `rate_limited`.
+    QuotaExceeded,
+    /// Too many calls in flight to this upstream or tool.
+    ConcurrencyLimited,
+    /// The upstream's or tool's circuit breaker is open; `error.data.retry_after` when the
+    /// breaker's profile tells it (`critical_tools`).
+    CircuitOpen,
+    /// The upstream did not answer within the request timeout; the request was cancelled.
+    UpstreamTimeout,
+    /// Network layer: the client address is on the deny list or not on the allow list.
+    IpDenied,
+    /// Network layer: the client address is on an IP reputation (blocklist) file.
+    IpReputation,
+    /// Network layer: the client sends requests faster than `network.per_ip` allows, or
+    /// holds too many connections (HTTP 429 with `Retry-After`).
+    PerIpRateLimited,
+    /// Network layer: the request target climbs directories (`../`, `%2e%2e`).
+    PathTraversal,
+    /// The audit trail could not take the record (queue full with `when_full: refuse`, or
+    /// the store closed): the message is refused rather than passed unaudited.
+    AuditUnavailable,
+    /// The tool is held until an operator approves it: its definition changed since it was
+    /// pinned (a rug pull), it appeared after the first listing, or a threat guard
+    /// quarantined it. `error.data` carries `server` and `tool`.
+    ToolQuarantined,
+    /// A threat-detection guard refused the message: poisoned definition, injection,
+    /// traversal, SSRF or secrets in arguments, injection in a result, a toxic flow.
+    ThreatDetected,
 }
 
 impl DenyCode {
@@ -77,6 +109,18 @@ impl DenyCode {
             Self::ResourceNotFound | Self::UnknownResource => "resource_not_found",
             Self::MethodNotFound => "method_not_found",
             Self::GuardFailed => "guard_failed",
+            Self::RateLimited => "rate_limited",
+            Self::QuotaExceeded => "quota_exceeded",
+            Self::ConcurrencyLimited => "concurrency_limited",
+            Self::CircuitOpen => "circuit_open",
+            Self::UpstreamTimeout => "upstream_timeout",
+            Self::IpDenied => "ip_denied",
+            Self::IpReputation => "ip_reputation",
+            Self::PerIpRateLimited => "per_ip_rate_limited",
+            Self::PathTraversal => "path_traversal",
+            Self::AuditUnavailable => "audit_unavailable",
+            Self::ToolQuarantined => "tool_quarantined",
+            Self::ThreatDetected => "threat_detected",
         }
     }
 
@@ -103,6 +147,22 @@ impl DenyCode {
             Self::Unauthenticated => -32001,
             Self::AuthForbidden => -32003,
             Self::GuardFailed => error_code::INTERNAL_ERROR,
+            // Implementation-defined codes -32011..-32019 for traffic protection: the caller
+            // may retry later (`error.data.retry_after` says when, if known).
+            Self::RateLimited => -32011,
+            Self::QuotaExceeded => -32012,
+            Self::ConcurrencyLimited => -32013,
+            Self::CircuitOpen => -32014,
+            Self::UpstreamTimeout => -32015,
+            // Network refusals are answered at the HTTP edge; the body is an invalid request.
+            Self::IpDenied | Self::IpReputation | Self::PerIpRateLimited | Self::PathTraversal => {
+                error_code::INVALID_REQUEST
+            }
+            // Implementation-defined: the gateway is overloaded, the caller may retry.
+            Self::AuditUnavailable => -32010,
+            // Implementation-defined: content decisions of the threat guards.
+            Self::ToolQuarantined => -32016,
+            Self::ThreatDetected => -32017,
         }
     }
 
@@ -124,6 +184,16 @@ impl DenyCode {
             // 2026-07-28: unknown methods are 404 with a -32601 body.
             Self::MethodNotFound => 404,
             Self::GuardFailed => 500,
+            Self::RateLimited | Self::QuotaExceeded | Self::PerIpRateLimited => 429,
+            // The gateway protects itself or an upstream: temporarily unavailable, retry.
+            Self::ConcurrencyLimited | Self::CircuitOpen => 503,
+            Self::UpstreamTimeout => 504,
+            Self::IpDenied | Self::IpReputation => 403,
+            Self::PathTraversal => 400,
+            // Backpressure from the audit trail: retry later.
+            Self::AuditUnavailable => 503,
+            // Decided after parsing: a JSON-RPC error inside a 200, like an unknown tool.
+            Self::ToolQuarantined | Self::ThreatDetected => 200,
             Self::Unauthenticated => 401,
             Self::AuthForbidden => 403,
         }

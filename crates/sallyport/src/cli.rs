@@ -74,9 +74,74 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Check or export the audit trail (`audit` section of the config).
+    Audit {
+        /// What to do.
+        #[command(subcommand)]
+        action: AuditAction,
+    },
+    /// Scan tool definitions offline for poisoning, hidden text, shadowing and look-alike
+    /// names; exits 1 when any definition is poisoned.
+    Scan(crate::commands::scan::ScanArgs),
+    /// List and approve pinned tool definitions (`detect.pinning`).
+    Pins(crate::commands::pins::PinsArgs),
     /// Run the built-in demo MCP server on stdin/stdout (used by `demo`).
     #[command(hide = true)]
     DemoServer,
+}
+
+/// Where the audit store is: a config file's `audit` section, or flags.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AuditSource {
+    /// Configuration file whose `audit` section names the store and keys.
+    #[arg(short, long, required_unless_present = "sqlite")]
+    pub(crate) config: Option<PathBuf>,
+    /// A SQLite audit store (instead of `--config`).
+    #[arg(long, conflicts_with = "config")]
+    pub(crate) sqlite: Option<PathBuf>,
+}
+
+/// `sallyport audit` actions.
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditAction {
+    /// Verify the hash chain and the signed checkpoints; prints OK with counts, or the first
+    /// break (seq and kind) and exits with status 1.
+    Verify {
+        /// The store.
+        #[command(flatten)]
+        source: AuditSource,
+        /// The checkpoint public key (PEM or 64 hex characters); default: `audit.public_key`,
+        /// else the key derived from `audit.signing_key`.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write stored events as JSON Lines (verifiable offline) or CEF.
+    Export {
+        /// The store.
+        #[command(flatten)]
+        source: AuditSource,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: AuditFormat,
+        /// First sequence number to export.
+        #[arg(long, default_value_t = 1)]
+        from: u64,
+        /// Output file (default: stdout).
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum AuditFormat {
+    /// One `{"seq","prev_hash","hash","event"}` object per line.
+    Jsonl,
+    /// ArcSight Common Event Format.
+    Cef,
 }
 
 /// `sallyport keys` actions.

@@ -1,8 +1,11 @@
 //! The subcommands.
 
+mod audit;
 mod check;
 mod demo;
 mod keys;
+pub(crate) mod pins;
+pub(crate) mod scan;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -44,6 +47,9 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .unwrap_or(std::path::Path::new("sallyport.yaml")),
             action,
         ),
+        Command::Scan(args) => scan::run(&args),
+        Command::Pins(args) => pins::run(&args),
+        Command::Audit { action } => tokio_runtime()?.block_on(audit::run(action)),
         Command::DemoServer => {
             tokio_runtime()?
                 .block_on(sallyport_demo::serve_stdio())
@@ -66,7 +72,7 @@ async fn serve(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
         .listen
         .http
         .context("listen.http is not set: nothing to serve on")?;
-    let running = Arc::new(Running::start(&config)?);
+    let running = Arc::new(Running::start(&config).await?);
     access_log::spawn(&running.bus, access_log::Target::open(access)?);
     reload::spawn(path.to_owned(), running.clone());
     spawn_inventory(running.gateway.clone());
@@ -100,6 +106,7 @@ pub(crate) async fn serve_http(
 ) -> anyhow::Result<ExitCode> {
     let gw = running.gateway.clone();
     runtime::spawn_session_reaper(gw.clone());
+    crate::metrics::start(&running);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
@@ -108,26 +115,19 @@ pub(crate) async fn serve_http(
         tracing::warn!(%bound, "Listening on a non-loopback address: make sure authentication is configured.");
     }
     info!(addr = %bound, "Sallyport listening: MCP at http://{bound}/mcp (legacy SSE at /sse).");
-    let app = sallyport_transport::downstream::http::router(gw.clone());
-    // Small SSE writes must not wait for the peer's delayed ACK (Nagle).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(runtime::shutdown_signal())
-    .await
-    .context("serving HTTP")?;
+    // The transport's accept loop: network layer per connection, slow-client timeouts.
+    sallyport_transport::downstream::http::serve(listener, gw.clone(), runtime::shutdown_signal())
+        .await
+        .context("serving HTTP")?;
     info!("Shutting down: closing sessions and upstreams.");
     gw.shutdown().await;
+    running.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
 async fn stdio(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = runtime::load_config(path)?;
-    let running = Arc::new(Running::start(&config)?);
+    let running = Arc::new(Running::start(&config).await?);
     access_log::spawn(&running.bus, access_log::Target::open(access)?);
     reload::spawn(path.to_owned(), running.clone());
     let gw = running.gateway.clone();
@@ -138,5 +138,6 @@ async fn stdio(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
     )
     .await?;
     gw.shutdown().await;
+    running.close().await;
     Ok(ExitCode::SUCCESS)
 }

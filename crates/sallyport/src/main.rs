@@ -1,8 +1,10 @@
 //! `sallyport`: the zero-trust security gateway for AI agents.
 
 mod access_log;
+mod audit;
 mod cli;
 mod commands;
+mod metrics;
 mod reload;
 mod runtime;
 

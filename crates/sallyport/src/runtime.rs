@@ -6,8 +6,9 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use rand::RngCore;
 use sallyport_config::Config;
+use sallyport_transport::audit::AuditTrail;
 use sallyport_transport::bus::DecisionBus;
-use sallyport_transport::{Gateway, build};
+use sallyport_transport::{Core, Gateway, build};
 use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
@@ -41,29 +42,63 @@ pub(crate) struct Running {
     pub(crate) gateway: Arc<Gateway>,
     pub(crate) bus: DecisionBus,
     pub(crate) cursor_key: [u8; 32],
+    /// The audit trail, opened once at start (an `audit` change needs a restart).
+    pub(crate) audit: Option<AuditTrail>,
+    audit_config: Option<sallyport_audit::AuditConfig>,
 }
 
 impl Running {
-    /// A gateway for `config`, publishing decisions on a new bus.
-    pub(crate) fn start(config: &Config) -> anyhow::Result<Self> {
+    /// A gateway for `config`, publishing decisions on a new bus and, when `audit` is
+    /// configured, appending them to the audit trail (fails if its store cannot be opened).
+    pub(crate) async fn start(config: &Config) -> anyhow::Result<Self> {
+        let audit = match &config.audit {
+            Some(c) => Some(crate::audit::open(c).await?),
+            None => None,
+        };
         let bus = DecisionBus::new(4096);
         let mut cursor_key = [0u8; 32];
         rand::rng().fill_bytes(&mut cursor_key);
-        let core = build::core(config, Arc::new(bus.clone()), &cursor_key)
-            .context("building the gateway")?;
+        let core =
+            core(config, &bus, &cursor_key, audit.as_ref()).context("building the gateway")?;
         Ok(Self {
             gateway: Gateway::new(core),
             bus,
             cursor_key,
+            audit,
+            audit_config: config.audit.clone(),
         })
     }
 
     /// Publishes a new config; the old one stays when this one cannot be built.
     pub(crate) fn reload(&self, config: &Config) -> anyhow::Result<()> {
-        let core = build::core(config, Arc::new(self.bus.clone()), &self.cursor_key)?;
+        let core = core(config, &self.bus, &self.cursor_key, self.audit.as_ref())?;
+        if config.audit != self.audit_config {
+            tracing::warn!("The audit section changed; it takes effect at the next restart.");
+        }
         self.gateway.reload(core);
         Ok(())
     }
+
+    /// Commits every queued audit event and signs a final checkpoint.
+    pub(crate) async fn close(&self) {
+        if let Some(trail) = &self.audit {
+            match trail.log().flush().await {
+                Ok(head) => tracing::info!(seq = head.seq, "Audit trail flushed."),
+                Err(error) => tracing::error!(%error, "Audit trail not flushed."),
+            }
+        }
+    }
+}
+
+fn core(
+    config: &Config,
+    bus: &DecisionBus,
+    cursor_key: &[u8],
+    audit: Option<&AuditTrail>,
+) -> anyhow::Result<Core> {
+    let mut core = build::core(config, Arc::new(bus.clone()), cursor_key)?;
+    core.relay = core.relay.with_audit(audit.cloned());
+    Ok(core)
 }
 
 /// Ends idle legacy sessions once a minute.

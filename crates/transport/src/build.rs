@@ -34,6 +34,11 @@ pub fn guard_chain(config: &Config) -> Result<Chain, BuildError> {
         //    and tool, so it runs after routing, and before anything costly.
         guards.push(Box::new(authz_guard(authz)?));
     }
+    if let Some(detect) = &config.detect {
+        // 4. threat detection (definitions, pinning, arguments, flows, results): content
+        //    checks cost the most, so they run last, on what policy already let through.
+        guards.extend(sallyport_guards::build(detect)?);
+    }
     Ok(Chain::new(guards))
 }
 
@@ -149,6 +154,15 @@ pub enum BuildError {
     /// The `authz` policy files cannot be loaded.
     #[error("authz: {0}")]
     Authz(String),
+    /// The traffic-protection sections of `limits` cannot be built.
+    #[error(transparent)]
+    Traffic(#[from] crate::traffic::TrafficError),
+    /// The `network` section cannot be built (bad address, unreadable reputation file).
+    #[error("network: {0}")]
+    Network(#[from] sallyport_network::BuildError),
+    /// The `detect` section's pin store cannot be opened.
+    #[error("detect: {0}")]
+    Detect(#[from] sallyport_guards::StoreError),
 }
 
 /// Builds a core from a validated config. `cursor_key` is used when the config sets none.
@@ -184,11 +198,26 @@ pub fn core(
         .map(sallyport_identity::AuthConfig::build)
         .transpose()?
         .map(Arc::new);
+    let traffic = Arc::new(crate::traffic::Traffic::build(&config.limits)?);
+    let network = config
+        .network
+        .as_ref()
+        .map(sallyport_network::NetworkGate::build)
+        .transpose()?
+        .map(Arc::new);
     Ok(Core {
         federation,
         relay: Relay::new(guard_chain(config)?, sink),
         limits,
         edge,
         auth,
+        traffic,
+        network,
+        health_check: config.limits.health_check.as_ref().map(|h| {
+            crate::health::HealthCheckSettings {
+                interval: Duration::from_secs(h.interval_secs),
+                timeout: Duration::from_secs(h.timeout_secs),
+            }
+        }),
     })
 }

@@ -28,6 +28,13 @@ pub struct Core {
     pub edge: EdgeSettings,
     /// Client authentication; `None` means every caller is the local operator.
     pub auth: Option<Arc<sallyport_identity::Authenticator>>,
+    /// Rate limits, quotas, breakers, concurrency and timeouts on the request path. A reload
+    /// with the same traffic configuration keeps this one (and its counters).
+    pub traffic: Arc<crate::traffic::Traffic>,
+    /// The network layer at the HTTP edge; `None` when `network:` is absent.
+    pub network: Option<Arc<sallyport_network::NetworkGate>>,
+    /// Upstream health checks; `None` when `limits.health_check` is absent.
+    pub health_check: Option<crate::health::HealthCheckSettings>,
 }
 
 /// Settings of the downstream edges.
@@ -56,6 +63,7 @@ pub struct Gateway {
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     stateless: Mutex<Option<Arc<Session>>>,
     started: Instant,
+    health: crate::health::HealthBoard,
 }
 
 impl Gateway {
@@ -68,14 +76,25 @@ impl Gateway {
             .tcp_nodelay(true)
             .build()
             .unwrap_or_default();
-        Arc::new(Self {
+        let gw = Arc::new(Self {
             core: ArcSwap::from_pointee(core),
             http,
             era_cache: EraCache::default(),
             sessions: Mutex::default(),
             stateless: Mutex::default(),
             started: Instant::now(),
-        })
+            health: crate::health::HealthBoard::default(),
+        });
+        // Health checks and reputation reloads; the task ends with the gateway.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(crate::health::upkeep(Arc::downgrade(&gw)));
+        }
+        gw
+    }
+
+    /// The last upstream health checks.
+    pub fn health_board(&self) -> &crate::health::HealthBoard {
+        &self.health
     }
 
     /// The current core.
@@ -85,7 +104,12 @@ impl Gateway {
 
     /// Publishes a new core (hot reload). Live sessions keep their upstreams; new sessions
     /// and every new message use the new guard chain.
-    pub fn reload(&self, core: Core) {
+    pub fn reload(&self, mut core: Core) {
+        let old = self.core.load();
+        if old.traffic.same_config(&core.traffic) {
+            // Unchanged limits keep their local counters, breaker states and slots.
+            core.traffic = old.traffic.clone();
+        }
         self.core.store(Arc::new(core));
         // The shared stateless session follows the new topology on its next use.
         let old = lock(&self.stateless).take();

@@ -2,15 +2,18 @@
 //! connectors, sessions, federation of many upstreams behind one endpoint, and the relay that
 //! runs the guard chain on every message in both directions.
 
+pub mod audit;
 pub mod build;
 pub mod bus;
 pub mod downstream;
 pub mod federation;
 pub mod gateway;
+pub mod health;
 pub mod inventory;
 pub mod mirrored;
 pub mod relay;
 pub mod session;
+pub mod traffic;
 pub mod upstream;
 
 pub use gateway::{Core, EdgeSettings, Gateway};

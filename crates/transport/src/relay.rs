@@ -1,4 +1,5 @@
-//! Runs the guard chain on one message and publishes its decision record.
+//! Runs the guard chain on one message, appends its decision record to the audit trail (when
+//! one is configured) and publishes it on the decision bus.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -6,14 +7,18 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sallyport_mcp::{Message, MessageKind};
 use sallyport_pipeline::{
-    Chain, Decision, DecisionRecord, DecisionSink, Denial, Exchange, GuardRecord, Outcome,
+    Chain, Decision, DecisionRecord, DecisionSink, Denial, DenyCode, Exchange, GuardRecord, Origin,
+    Outcome,
 };
+
+use crate::audit::AuditTrail;
 
 /// The relay: the only place that runs guards and emits decision records.
 #[derive(Clone)]
 pub struct Relay {
     chain: Arc<Chain>,
     sink: Arc<dyn DecisionSink>,
+    audit: Option<AuditTrail>,
     counter: Arc<AtomicU64>,
     prefix: Arc<str>,
 }
@@ -22,6 +27,7 @@ impl std::fmt::Debug for Relay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Relay")
             .field("guards", &self.chain.names())
+            .field("audit", &self.audit.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -33,13 +39,29 @@ impl Relay {
         Self {
             chain: Arc::new(chain),
             sink,
+            audit: None,
             counter: Arc::new(AtomicU64::new(0)),
             prefix: prefix.into(),
         }
     }
 
-    /// Inspect one message: run the chain, publish the record, return the decision.
-    pub fn inspect(&self, ex: &Exchange<'_>) -> Decision {
+    /// Also append every decision record to `audit`.
+    #[must_use]
+    pub fn with_audit(mut self, audit: Option<AuditTrail>) -> Self {
+        self.audit = audit;
+        self
+    }
+
+    /// The audit trail, when one is configured.
+    pub fn audit(&self) -> Option<&AuditTrail> {
+        self.audit.as_ref()
+    }
+
+    /// Inspect one message: run the chain, append the record to the audit trail, publish it,
+    /// return the decision. With an audit trail in `sync` mode this resolves only once the
+    /// record is durably committed, so nothing the decision lets through goes unrecorded; an
+    /// append that fails turns the decision into an `audit_unavailable` refusal.
+    pub async fn inspect(&self, ex: &Exchange<'_>) -> Decision {
         let out = self.chain.run(ex);
         let (deny_code, origin, reason) = match &out.decision {
             Decision::Deny(d) => (
@@ -50,7 +72,7 @@ impl Relay {
             Decision::Hold(h) => (None, None, Some(h.reason.clone())),
             Decision::Allow | Decision::Rewrite(_) => (None, None, None),
         };
-        self.publish(
+        let mut record = self.record(
             ex,
             out.decision.outcome(),
             deny_code,
@@ -59,10 +81,26 @@ impl Relay {
             out.guards,
             out.duration_ns,
         );
-        out.decision
+        let mut decision = out.decision;
+        if let Some(audit) = &self.audit
+            && let Err(denial) = audit.append(&record, ex).await
+        {
+            // Already refused: the caller's answer stays; otherwise refuse rather than pass
+            // a message the audit trail does not hold.
+            if !matches!(decision, Decision::Deny(_)) {
+                record.outcome = Outcome::Deny;
+                record.deny_code = Some(DenyCode::AuditUnavailable);
+                record.origin = Some(Origin::Gateway);
+                record.reason.clone_from(&denial.detail);
+                decision = Decision::Deny(denial);
+            }
+        }
+        self.sink.publish(record);
+        decision
     }
 
     /// Record a refusal decided outside the chain (envelope, header, session or routing checks).
+    /// The audit append does not wait (edge paths cannot); it is never dropped silently.
     pub fn record_denial(&self, ex: &Exchange<'_>, guard: &'static str, denial: &Denial) {
         let reason = denial
             .detail
@@ -74,7 +112,7 @@ impl Relay {
             reason: Some(reason.clone()),
             duration_ns: 0,
         };
-        self.publish(
+        let record = self.record(
             ex,
             Outcome::Deny,
             Some(denial.code),
@@ -83,10 +121,14 @@ impl Relay {
             vec![g],
             0,
         );
+        if let Some(audit) = &self.audit {
+            audit.submit(&record, ex);
+        }
+        self.sink.publish(record);
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn publish(
+    fn record(
         &self,
         ex: &Exchange<'_>,
         outcome: Outcome,
@@ -95,9 +137,9 @@ impl Relay {
         reason: Option<String>,
         guards: Vec<GuardRecord>,
         duration_ns: u64,
-    ) {
+    ) -> DecisionRecord {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        self.sink.publish(DecisionRecord {
+        DecisionRecord {
             exchange_id: format!("{}-{n}", self.prefix),
             time_unix_ms: now_ms(),
             direction: ex.direction,
@@ -115,7 +157,7 @@ impl Relay {
             reason,
             guards,
             duration_ns,
-        });
+        }
     }
 }
 

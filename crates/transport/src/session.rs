@@ -345,7 +345,7 @@ impl Session {
 
     async fn handle_notification(&self, msg: Message, principal: &Principal) {
         let ex = self.exchange(Direction::ClientToServer, &msg, principal);
-        if !self.inspect(&ex).is_allowed() {
+        if !self.inspect(&ex).await.is_allowed() {
             return;
         }
         match msg.method() {
@@ -394,9 +394,12 @@ impl Session {
     }
 
     /// Runs the current guard chain: a hot reload changes policy for live sessions too,
-    /// while their upstream connections stay as they were.
-    pub(crate) fn inspect(&self, ex: &Exchange<'_>) -> sallyport_pipeline::Decision {
-        self.gw.core().relay.inspect(ex)
+    /// while their upstream connections stay as they were. With an audit trail in `sync`
+    /// mode this waits for the record's durable append, so the caller acts on nothing the
+    /// trail does not hold.
+    pub(crate) async fn inspect(&self, ex: &Exchange<'_>) -> sallyport_pipeline::Decision {
+        let core = self.gw.core();
+        core.relay.inspect(ex).await
     }
 
     pub(crate) fn exchange<'a>(

@@ -6,6 +6,7 @@
 //! Server-initiated messages that belong to no request become [`LinkEvent`]s.
 
 mod error;
+pub(crate) mod failure;
 mod handshake;
 mod http;
 mod inbound;
@@ -180,17 +181,38 @@ impl Link {
         }
         self.adapt_outgoing(&mut msg);
         let (link_id, rx) = self.pending.register(&mut msg, 64);
-        if let Err(e) = self.send(&msg, Some(link_id)).await {
-            self.pending.cancel(link_id);
-            return Err(e);
-        }
-        Ok(ReplyStream {
+        // The stream exists before the request leaves: if the caller goes away while the
+        // POST is under way, dropping it cancels the request upstream.
+        let mut stream = ReplyStream {
             rx,
             link: Arc::downgrade(self),
             link_id,
             done: false,
             timeout: self.spec.request_timeout,
-        })
+            timed_out: false,
+            failure: None,
+            answered: false,
+        };
+        match &self.wire {
+            Wire::Http(w) => match w.call(&msg, link_id, self.spec.request_timeout).await {
+                Ok(Some(stream_reader)) => {
+                    lock(&self.aborts).insert(link_id, stream_reader);
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    stream.cancel("timeout");
+                    stream.timed_out = true;
+                }
+            },
+            _ => {
+                if let Err(e) = self.send(&msg, Some(link_id)).await {
+                    stream.done = true;
+                    self.pending.cancel(link_id);
+                    return Err(e);
+                }
+            }
+        }
+        Ok(stream)
     }
 
     /// Sends a notification (e.g. `notifications/roots/list_changed`).
@@ -315,18 +337,30 @@ pub struct ReplyStream {
     link_id: i64,
     done: bool,
     timeout: Duration,
+    /// The request timed out before its answer began; `next` reports it once.
+    timed_out: bool,
+    /// How the request failed, when its answer says it did (for circuit breakers).
+    failure: Option<sallyport_limits::CallFailure>,
+    /// A response (result or error) arrived.
+    answered: bool,
 }
 
 impl ReplyStream {
     /// The next message; `None` after the response. A timeout yields an error response.
     pub async fn next(&mut self) -> Option<Message> {
+        if std::mem::take(&mut self.timed_out) {
+            self.record_answer(sallyport_limits::CallFailure::Timeout);
+            return Some(self.timeout_error());
+        }
         if self.done {
             return None;
         }
         match tokio::time::timeout(self.timeout, self.rx.recv()).await {
-            Ok(Some(m)) => {
+            Ok(Some(mut m)) => {
                 if m.is_response() {
                     self.done = true;
+                    self.answered = true;
+                    self.failure = failure::take(&mut m);
                 }
                 Some(m)
             }
@@ -336,16 +370,35 @@ impl ReplyStream {
             }
             Err(_) => {
                 self.cancel("timeout");
-                self.done = true;
-                let secs = self.timeout.as_secs();
-                Some(Message::error(
-                    None,
-                    error_code::INTERNAL_ERROR,
-                    &format!("upstream did not answer within {secs} s"),
-                    None,
-                ))
+                self.record_answer(sallyport_limits::CallFailure::Timeout);
+                Some(self.timeout_error())
             }
         }
+    }
+
+    /// How the request failed (transport error, timeout, upstream 5xx), if it did.
+    pub fn failure(&self) -> Option<sallyport_limits::CallFailure> {
+        self.failure
+    }
+
+    /// Whether a response arrived (including failures the gateway answered for).
+    pub fn answered(&self) -> bool {
+        self.answered
+    }
+
+    fn record_answer(&mut self, failure: sallyport_limits::CallFailure) {
+        self.answered = true;
+        self.failure = Some(failure);
+    }
+
+    fn timeout_error(&self) -> Message {
+        let secs = self.timeout.as_secs();
+        Message::error(
+            None,
+            error_code::INTERNAL_ERROR,
+            &format!("upstream did not answer within {secs} s"),
+            None,
+        )
     }
 
     /// Replaces the time allowed between messages (long-lived streams such as listen).

@@ -204,6 +204,41 @@ impl GatewayProc {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// `GET /metrics`: the status, the content type and the exposition text.
+    pub async fn scrape_metrics(&self) -> (u16, String, String) {
+        let resp = reqwest::get(format!("{}/metrics", self.base)).await.unwrap();
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        (status, content_type, resp.text().await.unwrap())
+    }
+
+    /// Scrapes until `series` (name and labels exactly as exposed) is at least `min`, and
+    /// returns the page; the metrics subscriber runs behind the data path.
+    pub async fn wait_metric(&self, series: &str, min: f64) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (_, _, page) = self.scrape_metrics().await;
+            if metric_sample(&page, series).is_some_and(|v| v >= min) {
+                return page;
+            }
+            assert!(Instant::now() < deadline, "{series} never reached {min}:\n{page}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// The value of `series` (name and labels exactly as exposed) in a metrics page.
+pub fn metric_sample(page: &str, series: &str) -> Option<f64> {
+    page.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok())?
+    })
 }
 
 impl Drop for GatewayProc {

@@ -15,7 +15,7 @@ const MAX_UDP: usize = 65_000;
 const SD_ID: &str = "sallyport@32473";
 
 /// A syslog receiver.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct SyslogConfig {
     /// `host:port` of the receiver.

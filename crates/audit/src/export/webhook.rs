@@ -15,7 +15,7 @@ pub const SIGNATURE_HEADER: &str = "x-sallyport-signature";
 pub const TIMESTAMP_HEADER: &str = "x-sallyport-timestamp";
 
 /// A webhook receiver.
-#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct WebhookConfig {
     /// The URL events are POSTed to.

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 /// Request-rate budgets and daily tenant quotas.
 ///
 /// Every limit that matches a call applies; a call passes only if all of them allow it.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "snake_case")]
 pub struct RateLimitConfig {
     /// One budget shared by every caller of the gateway.

@@ -22,7 +22,7 @@ pub(crate) async fn run(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     );
     let config = sallyport_config::load_str(&yaml, "demo.yaml")
         .map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
-    let running = Arc::new(Running::start(&config)?);
+    let running = Arc::new(Running::start(&config).await?);
     access_log::spawn(&running.bus, access_log::Target::Stderr);
     println!("Sallyport demo is running.");
     println!();

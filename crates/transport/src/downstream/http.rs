@@ -1,13 +1,19 @@
 //! The HTTP listener: `/mcp` (Streamable HTTP, both eras), `/sse` + `/message`
-//! (2024-11-05), `/healthz` and `/readyz`.
+//! (2024-11-05), `/healthz`, `/readyz` and `/metrics`.
 
 mod authn;
 mod edge;
 mod legacy_sse;
+mod listener;
 mod mcp;
+mod metrics;
+mod network;
 mod stream;
 
 pub use authn::PeerCertificate;
+pub use listener::serve;
+pub use metrics::{MetricsPage, install_metrics_page};
+pub use network::ClientIp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,10 +51,17 @@ pub fn router(gw: Arc<Gateway>) -> Router {
     }
     let mcp_routes = mcp_routes
         .layer(middleware::from_fn_with_state(gw.clone(), guard_edge))
+        // The network layer runs first: who may talk to the gateway at all.
+        .layer(middleware::from_fn_with_state(gw.clone(), network::admit))
         .layer(DefaultBodyLimit::max(body_limit));
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // Loopback peers scrape freely; others authenticate (metrics.rs).
+        .route(
+            "/metrics",
+            get(metrics::scrape).layer(middleware::from_fn_with_state(gw.clone(), network::admit)),
+        )
         .route(
             "/.well-known/oauth-protected-resource",
             get(resource_metadata),
@@ -111,8 +124,12 @@ async fn readyz(State(gw): State<Arc<Gateway>>) -> Response {
             (spec.name.to_string(), ok)
         }
     });
-    let results = futures::future::join_all(checks).await;
-    let ready = results.iter().all(|(_, r)| r.is_ok());
+    let (results, limits) =
+        tokio::join!(futures::future::join_all(checks), traffic_readiness(&core));
+    let health = core.health_check.is_some().then(|| gw.health_board());
+    let ready = results.iter().all(|(_, r)| r.is_ok())
+        && limits.ready
+        && health.is_none_or(|h| h.all_healthy());
     let servers: serde_json::Map<String, serde_json::Value> = results
         .into_iter()
         .map(|(name, r)| {
@@ -132,7 +149,36 @@ async fn readyz(State(gw): State<Arc<Gateway>>) -> Response {
     };
     (
         status,
-        axum::Json(json!({ "ready": ready, "servers": servers })),
+        axum::Json(json!({
+            "ready": ready,
+            "servers": servers,
+            "limits": limits.body,
+            "health_checks": health.map(crate::health::HealthBoard::snapshot),
+        })),
     )
         .into_response()
+}
+
+/// What `/readyz` says about traffic protection.
+struct TrafficReadiness {
+    /// False when calls are being refused because the shared counter store is down and
+    /// the limiter fails closed.
+    ready: bool,
+    body: serde_json::Value,
+}
+
+/// Asks Redis (when limits use it) for a `PING` now.
+async fn traffic_readiness(core: &crate::gateway::Core) -> TrafficReadiness {
+    let Some(up) = core.traffic.probe_backend().await else {
+        return TrafficReadiness {
+            ready: true,
+            body: json!({ "backend": "local" }),
+        };
+    };
+    let fail_open = core.traffic.backend().is_some_and(|b| b.fail_open);
+    let on_failure = if fail_open { "open" } else { "closed" };
+    TrafficReadiness {
+        ready: up || fail_open,
+        body: json!({ "backend": "redis", "redis": { "ready": up, "on_failure": on_failure } }),
+    }
 }

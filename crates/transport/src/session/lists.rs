@@ -118,7 +118,7 @@ async fn list_one(
     let mut ex = s.exchange(Direction::ServerToClient, &response, principal);
     ex.server = Some(&slot.spec.name);
     ex.method = Some(method);
-    let response = match s.inspect(&ex) {
+    let response = match s.inspect(&ex).await {
         Decision::Allow => response,
         Decision::Rewrite(m) => m,
         Decision::Deny(_) | Decision::Hold(_) => return None,

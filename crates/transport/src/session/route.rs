@@ -2,14 +2,19 @@
 
 use std::sync::Arc;
 
+use sallyport_limits::{CallFailure, CallOutcome};
 use sallyport_mcp::version::{self, Era};
 use sallyport_mcp::{Message, error_code};
 use sallyport_pipeline::{Decision, Denial, DenyCode, Direction, Principal};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
-use super::{ClientSink, Session, lists, lock};
+use self::call::Call;
+use super::{ClientSink, Session, lists};
+use crate::traffic::PendingOutcome;
 use crate::upstream::ReplyStream;
+
+mod call;
 
 /// One request's place in the session's in-flight table: the key it is filed under and the
 /// token that cancels it.
@@ -46,7 +51,7 @@ pub(super) async fn route_request(
 ) {
     let cancel = &ticket.cancel;
     let inbound = s.exchange(Direction::ClientToServer, &msg, principal);
-    let msg = match s.inspect(&inbound) {
+    let msg = match s.inspect(&inbound).await {
         Decision::Allow => msg,
         Decision::Rewrite(m) => m,
         Decision::Deny(d) => return send(reply, d.to_error(msg.id())).await,
@@ -216,7 +221,7 @@ async fn forward(
     let mut ex = s.exchange(Direction::ClientToServer, &upstream_msg, principal);
     ex.server = Some(&server);
     ex.tool = tool;
-    let upstream_msg = match s.inspect(&ex) {
+    let upstream_msg = match s.inspect(&ex).await {
         Decision::Allow => upstream_msg,
         Decision::Rewrite(m) => m,
         Decision::Deny(d) if d.code == DenyCode::ToolNotAllowed => {
@@ -230,29 +235,39 @@ async fn forward(
         Decision::Deny(d) => return send(reply, d.to_error(client_msg.id())).await,
         Decision::Hold(h) => return send(reply, held(client_msg, &h.reason)).await,
     };
-    let link = match s.slots[idx].link(&s.gw, &s.hello, &s.events_tx).await {
-        Ok(l) => l,
-        Err(e) => return send(reply, upstream_error(client_msg, &e.to_string())).await,
-    };
-    let mut stream = match link.call(upstream_msg).await {
-        Ok(st) => st,
-        Err(e) => return send(reply, upstream_error(client_msg, &e.to_string())).await,
-    };
-    if let Some(e) = lock(&s.inflight).get_mut(&ticket.key) {
-        e.server = Some(idx);
-        e.link_id = Some(stream.link_id());
-    }
-    relay_replies(
-        s,
+    // Traffic protection, after the guards (a refused call costs no budget) and before the
+    // upstream sees anything: rate limits and quota, breakers, concurrency slots.
+    let call = Call {
         idx,
-        &mut stream,
-        method.as_deref(),
+        client_msg,
+        method: method.as_deref(),
         tool,
         principal,
         reply,
-        &ticket.cancel,
-    )
-    .await;
+        ticket,
+    };
+    let traffic = s.gw.core().traffic.clone();
+    let limited_tool = tool.filter(|_| call.method == Some("tools/call"));
+    let pending = match traffic.admit(principal, &server, limited_tool).await {
+        Ok(admitted) => PendingOutcome::new(admitted),
+        Err(denial) => return call.refuse(s, &server, "traffic", &denial).await,
+    };
+    let deadline = traffic.timeout_for(&server, limited_tool);
+    let exchange = call.exchange(s, upstream_msg, deadline, &pending);
+    match deadline {
+        None => exchange.await,
+        // Dropping the exchange drops its reply stream, which cancels the upstream request
+        // as its era requires (`notifications/cancelled`, or closing the response stream).
+        Some(limit) => {
+            if tokio::time::timeout(limit, exchange).await.is_err() {
+                pending.finish(CallOutcome::Failed(CallFailure::Timeout));
+                let denial = crate::traffic::timeout_denial(&server, limited_tool, limit);
+                call.refuse(s, &server, "timeout", &denial).await;
+            }
+        }
+    }
+    // A call the client abandoned tells nothing about the upstream: dropping `pending`
+    // unrecorded records nothing.
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -287,7 +302,7 @@ async fn relay_replies(
         } else {
             msg.method()
         };
-        let out = match s.inspect(&ex) {
+        let out = match s.inspect(&ex).await {
             Decision::Allow => msg,
             Decision::Rewrite(m) => m,
             Decision::Deny(d) if msg.is_response() => d.to_error(msg.id()),

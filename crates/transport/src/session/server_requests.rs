@@ -64,7 +64,7 @@ impl Session {
         let server = self.slots[idx].spec.name.clone();
         let mut ex = self.exchange(Direction::ServerToClient, &msg, principal);
         ex.server = Some(&server);
-        let refusal = match self.inspect(&ex) {
+        let refusal = match self.inspect(&ex).await {
             Decision::Allow => None,
             Decision::Rewrite(m) => {
                 msg = m;
@@ -115,7 +115,7 @@ impl Session {
         let server = self.slots[idx].spec.name.clone();
         let mut ex = self.exchange(Direction::ClientToServer, &msg, principal);
         ex.server = Some(&server);
-        msg = match self.inspect(&ex) {
+        msg = match self.inspect(&ex).await {
             Decision::Allow => msg,
             Decision::Rewrite(m) => m,
             Decision::Deny(d) => d.to_error(None),
@@ -137,7 +137,7 @@ impl Session {
         let server = self.slots[idx].spec.name.clone();
         let mut ex = self.exchange(Direction::ServerToClient, &msg, principal);
         ex.server = Some(&server);
-        match self.inspect(&ex) {
+        match self.inspect(&ex).await {
             Decision::Allow => {}
             Decision::Rewrite(m) => msg = m,
             Decision::Deny(_) | Decision::Hold(_) => return,

@@ -3,18 +3,19 @@
 use crate::lock;
 use std::sync::{Arc, Mutex};
 
-use futures::StreamExt;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use sallyport_mcp::headers::{
     MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, encode_header_value, expected_name,
 };
 use sallyport_mcp::version::{Era, META_PROTOCOL_VERSION};
-use sallyport_mcp::{Body, Limits, Message, error_code, parse_body};
+use sallyport_mcp::{Limits, Message};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use tracing::debug;
 
 use super::{HttpSpec, Inbound, Incoming, LinkError, sse_read};
+
+mod post;
 
 /// One Streamable HTTP upstream connection: its session id (legacy) and negotiated version.
 #[derive(Debug)]
@@ -85,7 +86,39 @@ impl HttpWire {
     /// with `related = link_id`; the returned handle aborts it (modern cancellation).
     pub(crate) fn send(&self, msg: &Message, link_id: Option<i64>) -> AbortHandle {
         let request = self.build_post(msg);
-        let ctx = PostCtx {
+        let mut ctx = self.post_ctx(msg, link_id);
+        ctx.resume = self.resume_info();
+        tokio::spawn(post::run(request, ctx)).abort_handle()
+    }
+
+    /// POSTs a request in the caller's task until its answer has begun: a JSON answer is read
+    /// and routed here, with no task in between; an SSE answer is read by a task of its own,
+    /// whose abort handle is returned (modern cancellation). Gives up after `timeout`.
+    pub(crate) async fn call(
+        &self,
+        msg: &Message,
+        link_id: i64,
+        timeout: std::time::Duration,
+    ) -> Result<Option<AbortHandle>, post::TimedOut> {
+        let request = self.build_post(msg);
+        let ctx = self.post_ctx(msg, Some(link_id));
+        let opened = tokio::time::timeout(timeout, post::open(request, &ctx)).await;
+        let Some(resp) = opened.map_err(|_| post::TimedOut)? else {
+            return Ok(None);
+        };
+        if post::is_sse(&resp) {
+            let mut ctx = ctx;
+            ctx.resume = self.resume_info();
+            return Ok(Some(tokio::spawn(post::finish(resp, ctx)).abort_handle()));
+        }
+        tokio::time::timeout(timeout, post::finish(resp, ctx))
+            .await
+            .map_err(|_| post::TimedOut)?;
+        Ok(None)
+    }
+
+    fn post_ctx(&self, msg: &Message, link_id: Option<i64>) -> post::PostCtx {
+        post::PostCtx {
             server: self.server.clone(),
             limits: self.limits,
             incoming: self.incoming.clone(),
@@ -93,9 +126,8 @@ impl HttpWire {
             link_id,
             request_id: msg.id(),
             is_initialize: msg.method() == Some("initialize"),
-            resume: self.resume_info(),
-        };
-        tokio::spawn(run_post(request, ctx)).abort_handle()
+            resume: None,
+        }
     }
 
     /// How to resume this session's streams (legacy sessions only).
@@ -177,7 +209,7 @@ impl HttpWire {
         let (server, limits, incoming) = (self.server.clone(), self.limits, self.incoming.clone());
         Some(tokio::spawn(async move {
             let Ok(resp) = rb.send().await else { return };
-            if !is_sse(&resp) {
+            if !post::is_sse(&resp) {
                 debug!(server = %server, status = %resp.status(), "Upstream offers no GET stream.");
                 return;
             }
@@ -200,168 +232,3 @@ impl HttpWire {
     }
 }
 
-/// What a POST task needs; it reports a minted session id back through
-/// `Incoming::SessionId` rather than holding a reference to the wire.
-struct PostCtx {
-    server: Arc<str>,
-    limits: Limits,
-    incoming: mpsc::Sender<Incoming>,
-    inbound: Arc<Inbound>,
-    link_id: Option<i64>,
-    request_id: Option<sallyport_mcp::RequestId>,
-    is_initialize: bool,
-    resume: Option<sse_read::Resume>,
-}
-
-async fn run_post(request: reqwest::RequestBuilder, ctx: PostCtx) {
-    let resp = match request.send().await {
-        Ok(r) => r,
-        Err(e) => {
-            return fail(
-                &ctx,
-                &format!("upstream {} unreachable: {}", ctx.server, without_url(&e)),
-            )
-            .await;
-        }
-    };
-    if ctx.is_initialize
-        && let Some(id) = resp
-            .headers()
-            .get(MCP_SESSION_ID)
-            .and_then(|v| v.to_str().ok())
-    {
-        let _ = ctx.incoming.send(Incoming::SessionId(id.to_owned())).await;
-    }
-    let status = resp.status();
-    if status == reqwest::StatusCode::ACCEPTED {
-        return;
-    }
-    if status == reqwest::StatusCode::NOT_FOUND && ctx.request_id.is_some() && !is_json(&resp) {
-        let _ = ctx
-            .incoming
-            .send(Incoming::Closed {
-                reason: "upstream session expired (404)".into(),
-            })
-            .await;
-        return fail(&ctx, "upstream session expired").await;
-    }
-    if is_sse(&resp) {
-        let (rid, resume) = (ctx.request_id.as_ref(), ctx.resume.as_ref());
-        let answered = sse_read::read_resuming(
-            resp,
-            &ctx.server,
-            ctx.limits,
-            &ctx.incoming,
-            ctx.link_id,
-            rid,
-            resume,
-        )
-        .await;
-        if !answered && ctx.request_id.is_some() {
-            fail(
-                &ctx,
-                &format!(
-                    "upstream {} closed its stream without answering",
-                    ctx.server
-                ),
-            )
-            .await;
-        }
-        return;
-    }
-    let body = match read_capped(resp, ctx.limits.max_bytes).await {
-        Ok(b) => b,
-        Err(reason) => return fail(&ctx, &reason).await,
-    };
-    match parse_body(&body, &ctx.limits) {
-        Ok(Body::Single(mut msg)) => {
-            // An HTTP error answered with `"id": null` (e.g. a 400 for a bad header) still
-            // answers this POST's request; without its id the caller would wait until timeout.
-            if msg.is_response()
-                && msg.id().is_none()
-                && let Some(id) = &ctx.request_id
-            {
-                msg.set_id(id);
-            }
-            deliver(&ctx, msg).await
-        }
-        Ok(Body::Batch(msgs)) => {
-            for m in msgs {
-                deliver(&ctx, m).await;
-            }
-        }
-        Err(_) if ctx.request_id.is_some() => {
-            fail(
-                &ctx,
-                &format!(
-                    "upstream {} answered HTTP {} without a JSON-RPC body",
-                    ctx.server,
-                    status.as_u16()
-                ),
-            )
-            .await;
-        }
-        Err(_) => {}
-    }
-}
-
-/// Hands an answer to its caller. The initialize answer goes through the link's dispatch
-/// task, behind the session id it minted, so the id is in place before the next request;
-/// every other answer is routed directly.
-async fn deliver(ctx: &PostCtx, msg: Message) {
-    if ctx.is_initialize {
-        let related = ctx.link_id;
-        let _ = ctx.incoming.send(Incoming::Message { msg, related }).await;
-    } else {
-        ctx.inbound.route(msg, ctx.link_id).await;
-    }
-}
-
-async fn fail(ctx: &PostCtx, reason: &str) {
-    if let Some(id) = &ctx.request_id {
-        let err = Message::error(Some(id.clone()), error_code::INTERNAL_ERROR, reason, None);
-        deliver(ctx, err).await;
-    }
-}
-
-async fn read_capped(resp: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let mut stream = resp.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| without_url(&e))?;
-        if out.len() + chunk.len() > max {
-            return Err(format!("upstream response exceeds {max} bytes"));
-        }
-        out.extend_from_slice(&chunk);
-    }
-    Ok(out)
-}
-
-fn is_sse(resp: &reqwest::Response) -> bool {
-    content_type(resp).starts_with("text/event-stream")
-}
-
-fn is_json(resp: &reqwest::Response) -> bool {
-    content_type(resp).starts_with("application/json")
-}
-
-fn content_type(resp: &reqwest::Response) -> &str {
-    resp.headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-}
-
-/// reqwest errors carry the URL, which may carry credentials in userinfo or query.
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else if e.is_body() || e.is_decode() {
-        "body error"
-    } else {
-        "request failed"
-    };
-    kind.to_owned()
-}

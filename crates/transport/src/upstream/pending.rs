@@ -113,8 +113,9 @@ impl PendingTable {
         let drained: Vec<Entry> = lock(&self.entries).drain().map(|(_, e)| e).collect();
         lock(&self.tokens).clear();
         for e in drained {
-            let _ =
-                e.tx.try_send(Message::error(Some(e.caller_id), code, message, None));
+            let mut err = Message::error(Some(e.caller_id), code, message, None);
+            super::failure::mark(&mut err, sallyport_limits::CallFailure::Transport);
+            let _ = e.tx.try_send(err);
         }
     }
 

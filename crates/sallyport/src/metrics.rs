@@ -1,0 +1,81 @@
+//! Wires sallyport-telemetry into a running gateway: the bus subscriber, the gauges polled
+//! from the gateway and the audit log, and the page the HTTP listener serves at `/metrics`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sallyport_limits::BreakerState;
+use sallyport_telemetry::{AuditSnapshot, BreakerPosition, CONTENT_TYPE, Metrics, subscriber};
+use sallyport_transport::Gateway;
+use sallyport_transport::audit::AuditTrail;
+use sallyport_transport::downstream::http::{MetricsPage, install_metrics_page};
+
+use crate::runtime::Running;
+
+/// How often sessions, breakers and the audit queue are read.
+const POLL_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The telemetry registry as the listener's `/metrics` page.
+struct TelemetryPage(Arc<Metrics>);
+
+impl MetricsPage for TelemetryPage {
+    fn content_type(&self) -> &'static str {
+        CONTENT_TYPE
+    }
+
+    fn render(&self) -> String {
+        self.0.encode()
+    }
+}
+
+/// Starts metrics for `running`: subscribes to its decision bus, polls its gauges and
+/// installs the `/metrics` page.
+pub(crate) fn start(running: &Running) -> Arc<Metrics> {
+    let metrics = Arc::new(Metrics::new(server_names(&running.gateway)));
+    subscriber::spawn(metrics.clone(), running.bus.subscribe());
+    let (gw, audit, polled) = (
+        running.gateway.clone(),
+        running.audit.clone(),
+        metrics.clone(),
+    );
+    poll(&polled, &gw, audit.as_ref());
+    subscriber::spawn_poller(POLL_INTERVAL, move || poll(&polled, &gw, audit.as_ref()));
+    if !install_metrics_page(Arc::new(TelemetryPage(metrics.clone()))) {
+        tracing::warn!("A metrics page was installed already; /metrics keeps the first.");
+    }
+    metrics
+}
+
+fn server_names(gw: &Gateway) -> Vec<String> {
+    let core = gw.core();
+    core.federation
+        .servers()
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect()
+}
+
+/// Reads every polled gauge once. Server labels follow reloads.
+fn poll(metrics: &Metrics, gw: &Gateway, audit: Option<&AuditTrail>) {
+    let servers = server_names(gw);
+    metrics.bounds.set_servers(servers.iter().cloned());
+    metrics.set_active_sessions("http", gw.session_count());
+    let core = gw.core();
+    for server in &servers {
+        let position = match core.traffic.breakers().state(server, None) {
+            BreakerState::Closed => BreakerPosition::Closed,
+            BreakerState::HalfOpen => BreakerPosition::HalfOpen,
+            BreakerState::Open => BreakerPosition::Open,
+        };
+        metrics.set_breaker_state(server, position);
+    }
+    if let Some(trail) = audit {
+        let stats = trail.log().stats();
+        metrics.set_audit(AuditSnapshot {
+            pending: stats.pending,
+            capacity: stats.capacity,
+            refused: stats.refused,
+            store_failures: stats.store_failures,
+        });
+    }
+}
