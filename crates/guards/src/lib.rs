@@ -1,0 +1,125 @@
+//! Sallyport's threat-detection guards: they apply the detectors of `sallyport-detect` to the
+//! messages crossing the pipeline, and keep the pin store of tool definitions.
+//!
+//! | guard | sees | does |
+//! |---|---|---|
+//! | `tool_definition` | `tools/list`, `prompts/list` pages per upstream; upstream instructions; `tools/call` | removes (or redacts, quarantines) poisoned definitions, refuses calls to withheld tools |
+//! | `tool_pin` | `tools/list` pages; `tools/call` | pins definitions (TOFU or approval), holds drifted and new tools, refuses calls to held tools (`tool_quarantined`) |
+//! | `tool_arguments` | `tools/call` | schema validation against the listed `inputSchema`, injection, traversal, SSRF, secrets |
+//! | `tool_flow` | `tools/call` | sensitive read then egress by one principal within a window |
+//! | `tool_result` | results, notifications and requests from upstreams | injection/exfiltration, secrets and PII redaction, size, error sanitizing |
+//!
+//! Every action is configurable per tenant, server and tool ([`DetectionConfig`]).
+//!
+//! ```
+//! use sallyport_guards::{DetectionConfig, build_with_store, PinStore};
+//! let cfg = DetectionConfig::default();
+//! let guards = build_with_store(&cfg, PinStore::in_memory().unwrap()).unwrap();
+//! let names: Vec<_> = guards.iter().map(|g| g.name()).collect();
+//! assert_eq!(names, ["tool_definition", "tool_pin", "tool_arguments", "tool_result"]);
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+
+mod action;
+mod arguments;
+mod book;
+mod config;
+mod definition;
+mod flow;
+mod pinning;
+mod pins;
+mod reason;
+mod result;
+mod store;
+
+use std::sync::{Arc, Mutex};
+
+use sallyport_pipeline::Guard;
+
+pub use arguments::ArgumentGuard;
+pub use config::{
+    Action, ActionOverride, ArgumentRules, DefinitionRules, DetectionConfig, FlowRules,
+    MinSeverity, PinMode, PinningConfig, ResultRules,
+};
+pub use definition::DefinitionGuard;
+pub use flow::FlowGuard;
+pub use pinning::PinGuard;
+pub use result::ResultGuard;
+pub use store::{HoldKind, Pin, PinStore, StoreError, default_store_path};
+
+/// Opens the pin store the config names (`memory`, a path, or the default path).
+pub fn open_store(cfg: &DetectionConfig) -> Result<PinStore, StoreError> {
+    match &cfg.pinning.store {
+        Some(p) if p.as_os_str() == "memory" => PinStore::in_memory(),
+        Some(p) => PinStore::open(p),
+        None => PinStore::open(&default_store_path()),
+    }
+}
+
+/// The detection guards, in stage order, sharing one pin store and one memory of listed
+/// definitions. Put them after authorization.
+pub fn build(cfg: &DetectionConfig) -> Result<Vec<Box<dyn Guard>>, StoreError> {
+    build_with_store(cfg, open_store(cfg)?)
+}
+
+/// [`build`] with a given store.
+pub fn build_with_store(
+    cfg: &DetectionConfig,
+    store: PinStore,
+) -> Result<Vec<Box<dyn Guard>>, StoreError> {
+    let actions = Arc::new(action::ActionTable::new(cfg));
+    let book = Arc::new(book::ToolBook::default());
+    let pins = Arc::new(pins::PinBook::new(store, cfg.pinning.mode)?);
+    let mut guards: Vec<Box<dyn Guard>> = vec![
+        // Poisoned definitions go first: what they withhold is never pinned.
+        Box::new(DefinitionGuard {
+            detect: cfg.detectors.clone(),
+            actions: actions.clone(),
+            book: book.clone(),
+            pins: pins.clone(),
+            instructions: cfg.definitions.instructions,
+        }),
+        // Pinning next: a held tool's call is refused before its arguments are looked at.
+        Box::new(PinGuard {
+            actions: actions.clone(),
+            pins: pins.clone(),
+        }),
+        Box::new(ArgumentGuard {
+            detect: cfg.detectors.clone(),
+            rules: cfg.arguments,
+            actions: actions.clone(),
+            book,
+            pins: pins.clone(),
+        }),
+    ];
+    if let Some(flows) = &cfg.flows {
+        // Flows after the argument checks: a refused call is no step of a flow.
+        guards.push(Box::new(FlowGuard {
+            rules: flows.clone(),
+            actions: actions.clone(),
+            last_source: Mutex::default(),
+        }));
+    }
+    guards.push(Box::new(ResultGuard {
+        detect: cfg.detectors.clone(),
+        rules: cfg.results,
+        actions,
+        pins,
+    }));
+    Ok(guards)
+}
+
+/// Approves the last seen definition of `server`'s `tool` in `store` (what `sallyport pins
+/// approve` does); `None` when the store has no such tool.
+pub fn approve(store: &PinStore, server: &str, tool: &str) -> Result<Option<Pin>, StoreError> {
+    let Some(pin) = store.get(server, tool)? else {
+        return Ok(None);
+    };
+    let def: serde_json::Value = serde_json::from_str(&pin.seen_definition).unwrap_or_default();
+    store.approve(
+        server,
+        tool,
+        &sallyport_detect::definition_hash_without_name(&def),
+    )
+}

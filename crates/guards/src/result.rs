@@ -1,0 +1,231 @@
+//! `tool_result`: scans what upstreams send towards the client — call results, notifications,
+//! server requests (sampling, elicitation) — for prompt injection and exfiltration aimed at
+//! the model, secrets, personal data and size; redacts or refuses per action, and sanitizes
+//! upstream error messages.
+
+use std::sync::Arc;
+
+use sallyport_detect::{
+    Class, DetectConfig, Finding, ResultReport, redact, sanitize_error, scan_result,
+};
+use sallyport_mcp::Message;
+use sallyport_pipeline::{Direction, Exchange, Guard, GuardError, Hold, Origin, Verdict};
+use serde_json::Value;
+use tracing::warn;
+
+use crate::action::{ActionTable, Kind, Scope};
+use crate::config::{Action, ResultRules};
+use crate::definition::store_error;
+use crate::pins::PinBook;
+use crate::reason::{classes, describe, threat};
+
+/// The result guard.
+#[derive(Debug)]
+pub struct ResultGuard {
+    pub(crate) detect: DetectConfig,
+    pub(crate) rules: ResultRules,
+    pub(crate) actions: Arc<ActionTable>,
+    pub(crate) pins: Arc<PinBook>,
+}
+
+/// Methods whose results other guards (or none) look at.
+const NOT_RESULTS: &[&str] = &[
+    "tools/list",
+    "prompts/list",
+    "resources/list",
+    "resources/templates/list",
+    "initialize",
+    "server/discover",
+    "ping",
+];
+
+/// The findings of one kind and what to do with them.
+struct Group {
+    action: Action,
+    findings: Vec<Finding>,
+}
+
+impl ResultGuard {
+    fn groups(&self, report: &ResultReport, scope: Scope<'_>) -> Vec<Group> {
+        let of = |pred: &dyn Fn(&Finding) -> bool| -> Vec<Finding> {
+            report
+                .findings
+                .iter()
+                .filter(|f| pred(f))
+                .cloned()
+                .collect()
+        };
+        let injection = if report.injection_detected(&self.detect) {
+            of(&|f| {
+                matches!(
+                    f.class,
+                    Class::PromptInjection
+                        | Class::Exfiltration
+                        | Class::Encoded
+                        | Class::HiddenText
+                ) && f.severity >= sallyport_detect::Severity::Medium
+            })
+        } else {
+            Vec::new()
+        };
+        let candidates = [
+            (Kind::Injection, injection),
+            (Kind::Oversized, of(&|f| f.class == Class::Oversized)),
+            (Kind::Secrets, of(&|f| f.class == Class::Secret)),
+            (Kind::Pii, of(&|f| f.class == Class::Pii)),
+        ];
+        candidates
+            .into_iter()
+            .filter(|(_, findings)| !findings.is_empty())
+            .map(|(kind, findings)| Group {
+                action: self.actions.resolve(kind, scope),
+                findings,
+            })
+            .collect()
+    }
+
+    fn scan(&self, ex: &Exchange<'_>, server: &str, body: &Value) -> Result<Verdict, GuardError> {
+        let report = scan_result(body, &self.detect);
+        if report.findings.is_empty() {
+            return Ok(Verdict::Allow);
+        }
+        let tool = ex.tool.filter(|_| ex.method == Some("tools/call"));
+        let scope = Scope {
+            tenant: ex.principal.tenant.as_deref(),
+            server,
+            tool,
+        };
+        let what = match tool {
+            Some(t) => format!("{server}/{t}"),
+            None => format!("{server} {}", ex.method.unwrap_or("message")),
+        };
+        let mut groups = self.groups(&report, scope);
+        for g in &mut groups {
+            if g.action == Action::Redact && g.findings.iter().any(|f| f.span.is_none()) {
+                g.action = Action::Block;
+            }
+        }
+        if let Some(g) = groups
+            .iter()
+            .find(|g| !matches!(g.action, Action::Allow | Action::Log | Action::Redact))
+        {
+            return self.refuse(g, server, tool, &what);
+        }
+        let mut redacted = Vec::new();
+        for g in &groups {
+            match g.action {
+                Action::Log => {
+                    warn!(source = %what, findings = %describe(&g.findings), "Flagged content passed (action log).")
+                }
+                Action::Redact => redacted.extend(g.findings.iter().cloned()),
+                _ => {}
+            }
+        }
+        if redacted.is_empty() {
+            return Ok(Verdict::Allow);
+        }
+        let mut message = ex.message.clone();
+        if let Some(target) = body_mut(&mut message) {
+            redact(target, &redacted);
+        }
+        Ok(Verdict::Rewrite {
+            message,
+            reason: format!("redacted in {what}: {}", describe(&redacted)),
+        })
+    }
+
+    fn refuse(
+        &self,
+        g: &Group,
+        server: &str,
+        tool: Option<&str>,
+        what: &str,
+    ) -> Result<Verdict, GuardError> {
+        let why = format!("{what}: {}", describe(&g.findings));
+        if g.action == Action::RequireApproval {
+            return Ok(Verdict::Hold(Hold { reason: why }));
+        }
+        if g.action == Action::Quarantine
+            && let Some(t) = tool
+        {
+            self.pins
+                .quarantine(server, t, None, &why)
+                .map_err(store_error)?;
+        }
+        let subject = tool.map_or_else(
+            || "a message from the server".to_owned(),
+            |t| format!("the result of {t}"),
+        );
+        let public = format!(
+            "Sallyport withheld {subject}: it was flagged ({})",
+            classes(&g.findings)
+        );
+        Ok(Verdict::Deny(threat(public, why, Origin::Upstream)))
+    }
+
+    fn sanitize(&self, ex: &Exchange<'_>) -> Verdict {
+        let Some(text) = ex
+            .message
+            .error_value()
+            .and_then(|e| e.get("message"))
+            .and_then(Value::as_str)
+        else {
+            return Verdict::Allow;
+        };
+        let clean = sanitize_error(text);
+        if clean == text {
+            return Verdict::Allow;
+        }
+        let mut message = ex.message.clone();
+        if let Some(Value::Object(e)) = message.as_object_mut().get_mut("error") {
+            e.insert("message".into(), Value::from(clean));
+            e.remove("data");
+        }
+        Verdict::Rewrite {
+            message,
+            reason: "upstream error message sanitized".into(),
+        }
+    }
+}
+
+/// The part of a message that carries content: a response's result, a request's or
+/// notification's params.
+fn body_mut(message: &mut Message) -> Option<&mut Value> {
+    let obj = message.as_object_mut();
+    let key = if obj.contains_key("result") {
+        "result"
+    } else {
+        "params"
+    };
+    obj.get_mut(key)
+}
+
+impl Guard for ResultGuard {
+    fn name(&self) -> &'static str {
+        "tool_result"
+    }
+
+    fn applies_to(&self, ex: &Exchange<'_>) -> bool {
+        ex.direction == Direction::ServerToClient
+            && ex.server.is_some()
+            && ex.method.is_none_or(|m| !NOT_RESULTS.contains(&m))
+    }
+
+    fn check(&self, ex: &Exchange<'_>) -> Result<Verdict, GuardError> {
+        let Some(server) = ex.server else {
+            return Ok(Verdict::Allow);
+        };
+        if ex.message.error_value().is_some() {
+            return Ok(if self.rules.sanitize_errors {
+                self.sanitize(ex)
+            } else {
+                Verdict::Allow
+            });
+        }
+        let obj = ex.message.as_object();
+        let Some(body) = obj.get("result").or_else(|| obj.get("params")) else {
+            return Ok(Verdict::Allow);
+        };
+        self.scan(ex, server, body)
+    }
+}
