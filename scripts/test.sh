@@ -50,6 +50,9 @@ run_setup() {
 run_cargo() {
   banner "cargo: $CARGO_TEST_CMD"
   command -v cargo >/dev/null || die "cargo not found on PATH"
+  # The end-to-end tests drive the real `sallyport` binary; `cargo test` alone does not
+  # rebuild it, so build it first (a stale binary would test old code).
+  cargo build -p sallyport --locked || die "cannot build sallyport"
   local cmd
   read -r -a cmd <<<"$CARGO_TEST_CMD"
   "${cmd[@]}" || die "cargo tests failed: $CARGO_TEST_CMD"
