@@ -52,8 +52,7 @@ async fn a_tool_call_moves_the_seed_and_gateway_series() {
     assert!(refused.get("error").is_some(), "{refused}");
 
     let ok = r#"server_name="notes",tool_name="echo",status="success""#;
-    let page = gw
-        .wait_metric(&format!("mcp_requests_total{{{ok}}}"), 1.0)
+    gw.wait_metric(&format!("mcp_requests_total{{{ok}}}"), 1.0)
         .await;
     // The refused call: a denial by deny code, and a denied request under a bounded label.
     gw.wait_metric(
