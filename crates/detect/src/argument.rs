@@ -44,7 +44,9 @@ static URL: LazyLock<Regex> = LazyLock::new(|| {
 /// Scan every string leaf of a `tools/call` request's `arguments`.
 pub fn scan_arguments(arguments: &Value, cfg: &DetectConfig) -> ArgumentReport {
     let mut findings = Vec::new();
-    for_each_string(arguments, &mut |path, text| scan_argument_text(text, path, cfg, &mut findings));
+    for_each_string(arguments, &mut |path, text| {
+        scan_argument_text(text, path, cfg, &mut findings)
+    });
     ArgumentReport { findings }
 }
 
@@ -52,11 +54,15 @@ pub fn scan_arguments(arguments: &Value, cfg: &DetectConfig) -> ArgumentReport {
 pub fn scan_argument_text(text: &str, path: &str, cfg: &DetectConfig, out: &mut Vec<Finding>) {
     scan_views(&[&ARGUMENT, &INJECTION], text, path, out);
     let decoded = decode_percent(text).and_then(|b| String::from_utf8(b).ok());
-    let sensitive = find_sensitive_path(text, path)
-        .or_else(|| decoded.as_deref().and_then(|d| find_sensitive_path(d, path)).map(|mut f| {
-            f.span = None;
-            f
-        }));
+    let sensitive = find_sensitive_path(text, path).or_else(|| {
+        decoded
+            .as_deref()
+            .and_then(|d| find_sensitive_path(d, path))
+            .map(|mut f| {
+                f.span = None;
+                f
+            })
+    });
     out.extend(sensitive);
     ssrf(text, path, out);
     if cfg.secrets {
@@ -77,7 +83,9 @@ fn ssrf(text: &str, path: &str, out: &mut Vec<Finding>) {
         return;
     }
     for m in URL.find_iter(text).take(32) {
-        let Some(a) = classify_url(m.as_str()) else { continue };
+        let Some(a) = classify_url(m.as_str()) else {
+            continue;
+        };
         if a.is_suspicious() {
             out.push(url_finding(&a, m.as_str(), path).with_span(m.range()));
         }
@@ -87,13 +95,16 @@ fn ssrf(text: &str, path: &str, out: &mut Vec<Finding>) {
 fn address_finding(class: AddressClass, shown: &str, path: &str) -> Finding {
     let (id, severity) = match class {
         AddressClass::Metadata => ("ssrf.metadata", Severity::Critical),
-        AddressClass::Loopback | AddressClass::Private | AddressClass::LinkLocal | AddressClass::Unspecified => {
-            ("ssrf.internal_address", Severity::High)
-        }
+        AddressClass::Loopback
+        | AddressClass::Private
+        | AddressClass::LinkLocal
+        | AddressClass::Unspecified => ("ssrf.internal_address", Severity::High),
         AddressClass::Reserved => ("ssrf.reserved_address", Severity::Medium),
         AddressClass::Public => ("ssrf.public", Severity::Info),
     };
-    Finding::new(id, Class::Ssrf, severity, 0.9).with_excerpt(shown).at(path)
+    Finding::new(id, Class::Ssrf, severity, 0.9)
+        .with_excerpt(shown)
+        .at(path)
 }
 
 fn url_finding(a: &UrlAssessment, shown: &str, path: &str) -> Finding {
@@ -101,9 +112,18 @@ fn url_finding(a: &UrlAssessment, shown: &str, path: &str) -> Finding {
         return address_finding(class, shown, path);
     }
     if a.dangerous_scheme {
-        return Finding::new("ssrf.dangerous_scheme", Class::Ssrf, Severity::High, 0.8).with_excerpt(shown).at(path);
+        return Finding::new("ssrf.dangerous_scheme", Class::Ssrf, Severity::High, 0.8)
+            .with_excerpt(shown)
+            .at(path);
     }
-    Finding::new("ssrf.rebinding_hostname", Class::Ssrf, Severity::Medium, 0.6).with_excerpt(shown).at(path)
+    Finding::new(
+        "ssrf.rebinding_hostname",
+        Class::Ssrf,
+        Severity::Medium,
+        0.6,
+    )
+    .with_excerpt(shown)
+    .at(path)
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::{Class, DetectConfig, KnownTool, Severity, scan_arguments, scan_definition, scan_result};
+use crate::{
+    Class, DetectConfig, KnownTool, Severity, scan_arguments, scan_definition, scan_result,
+};
 
 /// One labelled case (one JSONL line).
 #[derive(Debug, Clone, Deserialize)]
@@ -74,7 +76,10 @@ pub fn corpus_dir() -> PathBuf {
 /// Every case of one split (`tune` or `test`), all files, in file-name order.
 pub fn load_split(split: &str) -> Result<Vec<Case>, CorpusError> {
     let dir = corpus_dir().join(split);
-    let io = |path: &Path, source| CorpusError::Io { path: path.to_owned(), source };
+    let io = |path: &Path, source| CorpusError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
         .map_err(|e| io(&dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -84,8 +89,16 @@ pub fn load_split(split: &str) -> Result<Vec<Case>, CorpusError> {
     let mut cases = Vec::new();
     for path in files {
         let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let case = serde_json::from_str(line).map_err(|source| CorpusError::Parse { path: path.clone(), line: i + 1, source })?;
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let case = serde_json::from_str(line).map_err(|source| CorpusError::Parse {
+                path: path.clone(),
+                line: i + 1,
+                source,
+            })?;
             cases.push(case);
         }
     }
@@ -110,12 +123,20 @@ pub struct Row {
 impl Row {
     /// Recall in `[0, 1]` (1 when there are no positives).
     pub fn recall(&self) -> f64 {
-        if self.positives == 0 { 1.0 } else { self.true_positives as f64 / self.positives as f64 }
+        if self.positives == 0 {
+            1.0
+        } else {
+            self.true_positives as f64 / self.positives as f64
+        }
     }
 
     /// False-positive rate in `[0, 1]` (0 when there are no negatives).
     pub fn fpr(&self) -> f64 {
-        if self.negatives == 0 { 0.0 } else { self.false_positives as f64 / self.negatives as f64 }
+        if self.negatives == 0 {
+            0.0
+        } else {
+            self.false_positives as f64 / self.negatives as f64
+        }
     }
 
     fn add(&mut self, case: &Case, flagged: bool) {
@@ -150,7 +171,10 @@ pub fn evaluate(cases: &[Case], cfg: &DetectConfig) -> Table {
         } else {
             format!("benign [{}]", case.source)
         };
-        table.entry((detector.clone(), subset)).or_default().add(case, flagged);
+        table
+            .entry((detector.clone(), subset))
+            .or_default()
+            .add(case, flagged);
         let all = table.entry((detector, "ALL".to_owned())).or_default();
         all.add(case, flagged);
     }
@@ -164,14 +188,22 @@ pub fn explain(case: &Case) -> Vec<crate::Finding> {
         "tool_definition" => {
             let known = reference_tools();
             let own = case.server.as_deref().unwrap_or("corpus-case");
-            let others: Vec<KnownTool<'_>> =
-                known.iter().filter(|(s, _)| s != own).map(|(s, n)| KnownTool { server: s, name: n }).collect();
+            let others: Vec<KnownTool<'_>> = known
+                .iter()
+                .filter(|(s, _)| s != own)
+                .map(|(s, n)| KnownTool { server: s, name: n })
+                .collect();
             scan_definition(&case.input, &others, &cfg).findings
         }
         "argument" => scan_arguments(&case.input, &cfg).findings,
         _ => {
             let mut r = scan_result(&case.input, &cfg);
-            r.findings.push(crate::Finding::new("debug.classifier", Class::PromptInjection, Severity::Info, r.classifier_score));
+            r.findings.push(crate::Finding::new(
+                "debug.classifier",
+                Class::PromptInjection,
+                Severity::Info,
+                r.classifier_score,
+            ));
             r.findings
         }
     }
@@ -182,12 +214,27 @@ pub fn explain(case: &Case) -> Vec<crate::Finding> {
 pub fn reference_tools() -> Vec<(String, String)> {
     let dir = corpus_dir().join("sources/reference-tools");
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in entries.filter_map(Result::ok) {
-        let Ok(text) = std::fs::read_to_string(e.path()) else { continue };
-        let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
-        let server = v.get("server").and_then(Value::as_str).unwrap_or_default().to_owned();
-        for t in v.get("tools").and_then(Value::as_array).into_iter().flatten() {
+        let Ok(text) = std::fs::read_to_string(e.path()) else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(&text) else {
+            continue;
+        };
+        let server = v
+            .get("server")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        for t in v
+            .get("tools")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(n) = t.get("name").and_then(Value::as_str) {
                 out.push((server.clone(), n.to_owned()));
             }
@@ -210,7 +257,11 @@ fn detect(case: &Case, known: &[(String, String)], cfg: &DetectConfig) -> bool {
         }
         "result" => scan_result(&case.input, cfg).injection_detected(cfg),
         "secret" => {
-            let cfg = DetectConfig { pii: false, classifier: false, ..cfg.clone() };
+            let cfg = DetectConfig {
+                pii: false,
+                classifier: false,
+                ..cfg.clone()
+            };
             let r = scan_result(&case.input, &cfg);
             let mut secrets = r.of_class(Class::Secret);
             match &case.expect {
@@ -219,13 +270,22 @@ fn detect(case: &Case, known: &[(String, String)], cfg: &DetectConfig) -> bool {
             }
         }
         "pii" => {
-            let cfg = DetectConfig { secrets: false, classifier: false, ..cfg.clone() };
-            scan_result(&case.input, &cfg).of_class(Class::Pii).next().is_some()
+            let cfg = DetectConfig {
+                secrets: false,
+                classifier: false,
+                ..cfg.clone()
+            };
+            scan_result(&case.input, &cfg)
+                .of_class(Class::Pii)
+                .next()
+                .is_some()
         }
         "argument" => {
             let r = scan_arguments(&case.input, cfg);
             if case.is_malicious() {
-                r.findings.iter().any(|f| f.class.as_str() == case.class && f.severity >= Severity::Medium)
+                r.findings
+                    .iter()
+                    .any(|f| f.class.as_str() == case.class && f.severity >= Severity::Medium)
             } else {
                 r.findings.iter().any(|f| f.severity >= Severity::High)
             }
@@ -236,7 +296,9 @@ fn detect(case: &Case, known: &[(String, String)], cfg: &DetectConfig) -> bool {
 
 /// The table as Markdown.
 pub fn to_markdown(table: &Table) -> String {
-    let mut out = String::from("| detector | subset | malicious | recall | benign | false positives | FP rate |\n|---|---|---:|---:|---:|---:|---:|\n");
+    let mut out = String::from(
+        "| detector | subset | malicious | recall | benign | false positives | FP rate |\n|---|---|---:|---:|---:|---:|---:|\n",
+    );
     for ((detector, subset), r) in table {
         out.push_str(&format!(
             "| {detector} | {subset} | {} | {:.1}% ({}/{}) | {} | {} | {:.2}% |\n",

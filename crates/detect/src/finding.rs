@@ -148,7 +148,9 @@ impl Finding {
     /// The label used in typed redaction: the rule id after its family
     /// (`secret.aws_access_key` → `aws_access_key`).
     pub fn redaction_label(&self) -> &'static str {
-        self.rule_id.split_once('.').map_or(self.rule_id, |(_, name)| name)
+        self.rule_id
+            .split_once('.')
+            .map_or(self.rule_id, |(_, name)| name)
     }
 }
 
@@ -221,7 +223,8 @@ mod tests {
     #[test]
     fn other_excerpts_are_truncated_and_controls_replaced() {
         let long = format!("ignore\nall{}", "x".repeat(200));
-        let f = Finding::new("inj.x", Class::PromptInjection, Severity::High, 1.0).with_excerpt(&long);
+        let f =
+            Finding::new("inj.x", Class::PromptInjection, Severity::High, 1.0).with_excerpt(&long);
         assert!(f.excerpt.starts_with("ignore?all"));
         assert!(f.excerpt.chars().count() <= 81);
     }

@@ -49,8 +49,8 @@ pub use finding::{Class, Finding, Severity, max_severity};
 pub use normalize::{HiddenChars, Normalized, fold_confusable, normalize, skeleton};
 pub use pii::{dni_valid, find_pii, iban_valid, luhn};
 pub use pin::{
-    ChangeKind, DefinitionChange, PINNED_FIELDS, canonical_json, definition_hash, definition_hash_without_name,
-    diff_definitions,
+    ChangeKind, DefinitionChange, PINNED_FIELDS, canonical_json, definition_hash,
+    definition_hash_without_name, diff_definitions,
 };
 pub use redact::{redact, redact_string};
 pub use result::{ResultReport, scan_result, scan_result_text, size_finding};

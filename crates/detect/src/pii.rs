@@ -12,11 +12,13 @@ fn re(p: &str) -> Regex {
     Regex::new(&crate::ruleset::ascii_boundaries(p)).unwrap_or_else(|e| unreachable_regex(&e))
 }
 
-static EMAIL: LazyLock<Regex> =
-    LazyLock::new(|| re(r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,24}\b"));
+static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"\b[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,24}\b")
+});
 /// Digit runs with the separators people write between groups.
 static NUMBER: LazyLock<Regex> = LazyLock::new(|| re(r"(?:\+|\(|\b)\d[\d \-.()]{6,28}\d\b"));
-static IBAN: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"));
+static IBAN: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"));
 static NINO: LazyLock<Regex> =
     LazyLock::new(|| re(r"\b[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b"));
 static DNI: LazyLock<Regex> = LazyLock::new(|| re(r"\b\d{8}-?[A-HJ-NP-TV-Z]\b"));
@@ -35,10 +37,16 @@ struct DigitGate {
 
 fn digit_gate(b: &[u8]) -> DigitGate {
     let is_num = |c: u8| c.is_ascii_digit() || matches!(c, b' ' | b'-' | b'.' | b'(' | b')');
-    let mut gate = DigitGate { number_runs: Vec::new(), iban: false, national: false };
+    let mut gate = DigitGate {
+        number_runs: Vec::new(),
+        iban: false,
+        national: false,
+    };
     let mut i = 0;
     while i < b.len() {
-        let Some(off) = b[i..].iter().position(u8::is_ascii_digit) else { break };
+        let Some(off) = b[i..].iter().position(u8::is_ascii_digit) else {
+            break;
+        };
         let first = i + off;
         if first >= 2
             && b[first - 1].is_ascii_uppercase()
@@ -76,7 +84,11 @@ fn digit_gate(b: &[u8]) -> DigitGate {
 
 /// `NUMBER` matches inside the candidate runs, exactly as a search of the whole text finds
 /// them: the search sees the byte before (a `+`, or a letter for `\b`) and the byte after.
-fn number_matches(text: &str, runs: &[std::ops::Range<usize>], mut f: impl FnMut(regex::Match<'_>)) {
+fn number_matches(
+    text: &str,
+    runs: &[std::ops::Range<usize>],
+    mut f: impl FnMut(regex::Match<'_>),
+) {
     for run in runs {
         let mut lo = run.start.saturating_sub(1);
         while !text.is_char_boundary(lo) {
@@ -89,7 +101,9 @@ fn number_matches(text: &str, runs: &[std::ops::Range<usize>], mut f: impl FnMut
         let hay = &text[..hi];
         let mut pos = lo;
         while pos <= hay.len() {
-            let Some(m) = NUMBER.find_at(hay, pos) else { break };
+            let Some(m) = NUMBER.find_at(hay, pos) else {
+                break;
+            };
             pos = if m.is_empty() { m.end() + 1 } else { m.end() };
             f(m);
         }
@@ -97,7 +111,10 @@ fn number_matches(text: &str, runs: &[std::ops::Range<usize>], mut f: impl FnMut
 }
 
 fn finding(id: &'static str, text: &str, r: std::ops::Range<usize>, path: &str) -> Finding {
-    Finding::new(id, Class::Pii, Severity::Medium, 0.9).with_excerpt(&text[r.clone()]).with_span(r).at(path)
+    Finding::new(id, Class::Pii, Severity::Medium, 0.9)
+        .with_excerpt(&text[r.clone()])
+        .with_span(r)
+        .at(path)
 }
 
 /// Every piece of personal data in `text`.
@@ -117,7 +134,12 @@ pub fn find_pii(text: &str, path: &str) -> Vec<Finding> {
             }
         });
         for (on, rx, id, check) in [
-            (gate.iban, &*IBAN, "pii.iban", iban_valid as fn(&str) -> bool),
+            (
+                gate.iban,
+                &*IBAN,
+                "pii.iban",
+                iban_valid as fn(&str) -> bool,
+            ),
             (gate.national, &*NINO, "pii.uk_nino", |_: &str| true),
             (gate.national, &*DNI, "pii.es_dni", dni_valid),
         ] {
@@ -125,7 +147,13 @@ pub fn find_pii(text: &str, path: &str) -> Vec<Finding> {
                 continue;
             }
             for m in rx.find_iter(text) {
-                if check(m.as_str()) && !out.iter().any(|f: &Finding| f.span.as_ref().is_some_and(|s| s.start < m.end() && m.start() < s.end)) {
+                if check(m.as_str())
+                    && !out.iter().any(|f: &Finding| {
+                        f.span
+                            .as_ref()
+                            .is_some_and(|s| s.start < m.end() && m.start() < s.end)
+                    })
+                {
                     out.push(finding(id, text, m.range(), path));
                 }
             }
@@ -136,10 +164,20 @@ pub fn find_pii(text: &str, path: &str) -> Vec<Finding> {
 
 /// Payment card, SSN or phone number, judged on shape and checksums.
 fn classify_number(s: &str) -> Option<&'static str> {
-    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_digit).map(|b| b - b'0').collect();
+    let digits: Vec<u8> = s
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .map(|b| b - b'0')
+        .collect();
     let seps: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_digit()).collect();
-    let uniform = seps.iter().all(|c| *c == b' ') || seps.iter().all(|c| *c == b'-') || seps.is_empty();
-    if (13..=19).contains(&digits.len()) && uniform && !s.contains(['(', '.', '+']) && card_prefix(&digits) && luhn(&digits) {
+    let uniform =
+        seps.iter().all(|c| *c == b' ') || seps.iter().all(|c| *c == b'-') || seps.is_empty();
+    if (13..=19).contains(&digits.len())
+        && uniform
+        && !s.contains(['(', '.', '+'])
+        && card_prefix(&digits)
+        && luhn(&digits)
+    {
         return Some("pii.payment_card");
     }
     if digits.len() == 9 && is_ssn_shape(s) && ssn_valid(&digits) {
@@ -154,7 +192,16 @@ fn classify_number(s: &str) -> Option<&'static str> {
 fn card_prefix(d: &[u8]) -> bool {
     let p2 = d[0] * 10 + d[1];
     let p4 = u32::from(p2) * 100 + u32::from(d[2] * 10 + d[3]);
-    d[0] == 4 || (51..=55).contains(&p2) || (2221..=2720).contains(&p4) || p2 == 34 || p2 == 37 || p4 == 6011 || p2 == 65 || p2 == 35 || p2 == 36 || p2 == 38
+    d[0] == 4
+        || (51..=55).contains(&p2)
+        || (2221..=2720).contains(&p4)
+        || p2 == 34
+        || p2 == 37
+        || p4 == 6011
+        || p2 == 65
+        || p2 == 35
+        || p2 == 36
+        || p2 == 38
 }
 
 /// The Luhn checksum used by payment cards.
@@ -165,7 +212,11 @@ pub fn luhn(digits: &[u8]) -> bool {
         .enumerate()
         .map(|(i, &d)| {
             let d = u32::from(d);
-            if i % 2 == 1 { if d * 2 > 9 { d * 2 - 9 } else { d * 2 } } else { d }
+            if i % 2 == 1 {
+                if d * 2 > 9 { d * 2 - 9 } else { d * 2 }
+            } else {
+                d
+            }
         })
         .sum();
     sum.is_multiple_of(10)
@@ -198,7 +249,13 @@ fn is_phone(s: &str, n: usize) -> bool {
 fn regex_lite_nanp(s: &str) -> bool {
     let b = s.as_bytes();
     match b.len() {
-        12 => b[3] == b[7] && matches!(b[3], b'-' | b'.') && b.iter().enumerate().all(|(i, c)| i == 3 || i == 7 || c.is_ascii_digit()),
+        12 => {
+            b[3] == b[7]
+                && matches!(b[3], b'-' | b'.')
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 3 || i == 7 || c.is_ascii_digit())
+        }
         13 => b[0] == b'(' && b[4] == b')' && b[8] == b'-',
         _ => false,
     }
@@ -218,7 +275,11 @@ pub fn iban_valid(s: &str) -> bool {
             b'A'..=b'Z' => u32::from(c - b'A') + 10,
             _ => return false,
         };
-        rem = if v >= 10 { (rem * 100 + v) % 97 } else { (rem * 10 + v) % 97 };
+        rem = if v >= 10 {
+            (rem * 100 + v) % 97
+        } else {
+            (rem * 10 + v) % 97
+        };
     }
     rem == 1
 }
@@ -226,8 +287,12 @@ pub fn iban_valid(s: &str) -> bool {
 /// Spanish DNI: the letter is `TRWAGMYFPDXBNJZSQVHLCKE`[number mod 23].
 pub fn dni_valid(s: &str) -> bool {
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let Ok(n) = digits.parse::<u32>() else { return false };
-    let Some(letter) = s.chars().last() else { return false };
+    let Ok(n) = digits.parse::<u32>() else {
+        return false;
+    };
+    let Some(letter) = s.chars().last() else {
+        return false;
+    };
     b"TRWAGMYFPDXBNJZSQVHLCKE"[(n % 23) as usize] == letter as u8
 }
 
@@ -282,11 +347,25 @@ mod tests {
 
     #[test]
     fn digit_gate_admits_every_shape() {
-        for t in ["4111 1111 1111 1111", "(555) 123-4567", "+44 20 7946 0958", "GB82 WEST 1234", "AB 12 34 56 C", "12345678Z", "x 1.2.3.4.5 y", "é+1 555 123 4567é", "a1234567890 +1 555 123 4567b 9 9 9 9"] {
+        for t in [
+            "4111 1111 1111 1111",
+            "(555) 123-4567",
+            "+44 20 7946 0958",
+            "GB82 WEST 1234",
+            "AB 12 34 56 C",
+            "12345678Z",
+            "x 1.2.3.4.5 y",
+            "é+1 555 123 4567é",
+            "a1234567890 +1 555 123 4567b 9 9 9 9",
+        ] {
             let g = digit_gate(t.as_bytes());
             let mut windowed = Vec::new();
             number_matches(t, &g.number_runs, |m| windowed.push(m.range()));
-            assert_eq!(windowed, NUMBER.find_iter(t).map(|m| m.range()).collect::<Vec<_>>(), "{t}");
+            assert_eq!(
+                windowed,
+                NUMBER.find_iter(t).map(|m| m.range()).collect::<Vec<_>>(),
+                "{t}"
+            );
             assert!(g.iban || !IBAN.is_match(t), "{t}");
             assert!(g.national || !(NINO.is_match(t) || DNI.is_match(t)), "{t}");
         }

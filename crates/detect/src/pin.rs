@@ -9,8 +9,15 @@ use crate::walk::push_escaped;
 
 /// Members of a definition that define its behaviour. `title` and prompt `arguments` are
 /// included too: either can carry instructions the model reads.
-pub const PINNED_FIELDS: &[&str] =
-    &["name", "title", "description", "inputSchema", "outputSchema", "annotations", "arguments"];
+pub const PINNED_FIELDS: &[&str] = &[
+    "name",
+    "title",
+    "description",
+    "inputSchema",
+    "outputSchema",
+    "annotations",
+    "arguments",
+];
 
 /// Canonical JSON: object keys sorted by code point, no whitespace, serde_json escaping.
 pub fn canonical_json(value: &Value) -> String {
@@ -105,13 +112,22 @@ pub struct DefinitionChange {
 /// Structural diff of the pinned fields of two definitions, down to leaves (arrays by index).
 pub fn diff_definitions(old: &Value, new: &Value) -> Vec<DefinitionChange> {
     let mut out = Vec::new();
-    diff(&pinned_view(old, true), &pinned_view(new, true), &mut String::new(), &mut out);
+    diff(
+        &pinned_view(old, true),
+        &pinned_view(new, true),
+        &mut String::new(),
+        &mut out,
+    );
     out
 }
 
 fn short(v: &Value) -> String {
     let s = canonical_json(v);
-    if s.chars().count() > 200 { s.chars().take(200).chain(std::iter::once('…')).collect() } else { s }
+    if s.chars().count() > 200 {
+        s.chars().take(200).chain(std::iter::once('…')).collect()
+    } else {
+        s
+    }
 }
 
 fn diff(old: &Value, new: &Value, path: &mut String, out: &mut Vec<DefinitionChange>) {
@@ -152,8 +168,18 @@ fn diff(old: &Value, new: &Value, path: &mut String, out: &mut Vec<DefinitionCha
     }
 }
 
-fn change(path: &str, kind: ChangeKind, before: Option<&Value>, after: Option<&Value>) -> DefinitionChange {
-    DefinitionChange { path: path.to_owned(), kind, before: before.map(short), after: after.map(short) }
+fn change(
+    path: &str,
+    kind: ChangeKind,
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> DefinitionChange {
+    DefinitionChange {
+        path: path.to_owned(),
+        kind,
+        before: before.map(short),
+        after: after.map(short),
+    }
 }
 
 #[cfg(test)]
@@ -187,7 +213,10 @@ mod tests {
         let mut t = tool();
         t["name"] = json!("sum");
         assert_ne!(definition_hash(&tool()), definition_hash(&t));
-        assert_eq!(definition_hash_without_name(&tool()), definition_hash_without_name(&t));
+        assert_eq!(
+            definition_hash_without_name(&tool()),
+            definition_hash_without_name(&t)
+        );
     }
 
     #[test]

@@ -17,7 +17,9 @@ pub fn redact(value: &mut Value, findings: &[Finding]) -> usize {
     }
     let mut count = 0;
     for (path, group) in by_path {
-        let Some(Value::String(s)) = value.pointer_mut(path) else { continue };
+        let Some(Value::String(s)) = value.pointer_mut(path) else {
+            continue;
+        };
         count += redact_string(s, &group);
     }
     count
@@ -26,14 +28,18 @@ pub fn redact(value: &mut Value, findings: &[Finding]) -> usize {
 /// Redact within one string; returns the number of replacements.
 pub fn redact_string(s: &mut String, findings: &[&Finding]) -> usize {
     let whole = findings.iter().find(|f| {
-        f.span.as_ref().is_none_or(|r| r.end > s.len() || !s.is_char_boundary(r.start) || !s.is_char_boundary(r.end))
+        f.span.as_ref().is_none_or(|r| {
+            r.end > s.len() || !s.is_char_boundary(r.start) || !s.is_char_boundary(r.end)
+        })
     });
     if let Some(f) = whole {
         *s = format!("[REDACTED:{}]", f.redaction_label());
         return 1;
     }
-    let mut spans: Vec<(std::ops::Range<usize>, &'static str)> =
-        findings.iter().filter_map(|f| f.span.clone().map(|r| (r, f.redaction_label()))).collect();
+    let mut spans: Vec<(std::ops::Range<usize>, &'static str)> = findings
+        .iter()
+        .filter_map(|f| f.span.clone().map(|r| (r, f.redaction_label())))
+        .collect();
     spans.sort_by(|a, b| b.0.start.cmp(&a.0.start).then(b.0.end.cmp(&a.0.end)));
     let mut count = 0;
     let mut floor = usize::MAX;
@@ -55,15 +61,23 @@ mod tests {
     use serde_json::json;
 
     fn secret(path: &str, span: std::ops::Range<usize>) -> Finding {
-        Finding::new("secret.aws_access_key", Class::Secret, Severity::High, 1.0).at(path).with_span(span)
+        Finding::new("secret.aws_access_key", Class::Secret, Severity::High, 1.0)
+            .at(path)
+            .with_span(span)
     }
 
     #[test]
     fn spans_are_replaced_and_structure_kept() {
         let mut v = json!({"content": [{"type": "text", "text": "key AKIAIOSFODNN7EXAMPLE and AKIAIOSFODNN7EXAMPLF"}], "n": 3});
-        let f = [secret("/content/0/text", 4..24), secret("/content/0/text", 29..49)];
+        let f = [
+            secret("/content/0/text", 4..24),
+            secret("/content/0/text", 29..49),
+        ];
         assert_eq!(redact(&mut v, &f), 2);
-        assert_eq!(v["content"][0]["text"], "key [REDACTED:aws_access_key] and [REDACTED:aws_access_key]");
+        assert_eq!(
+            v["content"][0]["text"],
+            "key [REDACTED:aws_access_key] and [REDACTED:aws_access_key]"
+        );
         assert_eq!(v["n"], 3);
         assert_eq!(v["content"][0]["type"], "text");
     }
@@ -71,8 +85,16 @@ mod tests {
     #[test]
     fn spanless_findings_replace_the_leaf_and_bad_paths_are_ignored() {
         let mut v = json!({"a": "hidden stuff", "b": 1});
-        let f = Finding::new("inj.ignore_instructions", Class::PromptInjection, Severity::High, 1.0).at("/a");
-        let g = Finding::new("secret.x", Class::Secret, Severity::High, 1.0).at("/b").with_span(0..1);
+        let f = Finding::new(
+            "inj.ignore_instructions",
+            Class::PromptInjection,
+            Severity::High,
+            1.0,
+        )
+        .at("/a");
+        let g = Finding::new("secret.x", Class::Secret, Severity::High, 1.0)
+            .at("/b")
+            .with_span(0..1);
         assert_eq!(redact(&mut v, &[f, g]), 1);
         assert_eq!(v["a"], "[REDACTED:ignore_instructions]");
         assert_eq!(v["b"], 1);

@@ -36,17 +36,28 @@ impl ResultReport {
     pub fn injection_detected(&self, cfg: &DetectConfig) -> bool {
         let rule = self.findings.iter().any(|f| {
             f.severity >= Severity::High
-                && matches!(f.class, Class::PromptInjection | Class::Exfiltration | Class::Encoded | Class::HiddenText)
+                && matches!(
+                    f.class,
+                    Class::PromptInjection
+                        | Class::Exfiltration
+                        | Class::Encoded
+                        | Class::HiddenText
+                )
         });
         let mut medium: Vec<&str> = self
             .findings
             .iter()
-            .filter(|f| f.severity == Severity::Medium && f.class == Class::PromptInjection && f.rule_id != "inj.classifier")
+            .filter(|f| {
+                f.severity == Severity::Medium
+                    && f.class == Class::PromptInjection
+                    && f.rule_id != "inj.classifier"
+            })
             .map(|f| f.rule_id)
             .collect();
         medium.sort_unstable();
         medium.dedup();
-        rule || medium.len() >= 2 || (cfg.classifier && self.classifier_score >= cfg.classifier_threshold)
+        rule || medium.len() >= 2
+            || (cfg.classifier && self.classifier_score >= cfg.classifier_threshold)
     }
 
     /// Findings of the given class.
@@ -63,7 +74,9 @@ impl ResultReport {
 /// Scan every string leaf of a `tools/call` result (content, structuredContent, anything).
 pub fn scan_result(result: &Value, cfg: &DetectConfig) -> ResultReport {
     let mut report = ResultReport::default();
-    for_each_string(result, &mut |path, text| scan_leaf(text, path, cfg, &mut report));
+    for_each_string(result, &mut |path, text| {
+        scan_leaf(text, path, cfg, &mut report)
+    });
     finish(report, cfg)
 }
 
@@ -79,12 +92,21 @@ fn finish(mut report: ResultReport, cfg: &DetectConfig) -> ResultReport {
         report.findings.push(f);
     }
     let mut keep = 1.0f32;
-    for f in report.findings.iter().filter(|f| f.class == Class::PromptInjection) {
+    for f in report
+        .findings
+        .iter()
+        .filter(|f| f.class == Class::PromptInjection)
+    {
         keep *= 1.0 - f.score.clamp(0.0, 1.0);
     }
     report.rule_score = 1.0 - keep;
     if cfg.classifier && report.classifier_score >= cfg.classifier_threshold {
-        let f = Finding::new("inj.classifier", Class::PromptInjection, Severity::Medium, report.classifier_score);
+        let f = Finding::new(
+            "inj.classifier",
+            Class::PromptInjection,
+            Severity::Medium,
+            report.classifier_score,
+        );
         report.findings.push(f.with_excerpt("tier-2 classifier"));
     }
     report
@@ -142,11 +164,22 @@ fn image_exfil(text: &str, path: &str, out: &mut Vec<Finding>) {
         return;
     }
     for caps in IMAGE.captures_iter(text) {
-        let Some(url) = caps.get(1).or_else(|| caps.get(2)) else { continue };
-        let Some((_, query)) = url.as_str().split_once('?') else { continue };
-        let templated = query.contains(['{', '<', '$', '[']) || query.to_ascii_lowercase().contains("data");
-        let long_value = query.split('&').any(|kv| kv.split_once('=').is_some_and(|(_, v)| v.len() >= 24));
-        let severity = if templated || long_value { Severity::High } else { Severity::Low };
+        let Some(url) = caps.get(1).or_else(|| caps.get(2)) else {
+            continue;
+        };
+        let Some((_, query)) = url.as_str().split_once('?') else {
+            continue;
+        };
+        let templated =
+            query.contains(['{', '<', '$', '[']) || query.to_ascii_lowercase().contains("data");
+        let long_value = query
+            .split('&')
+            .any(|kv| kv.split_once('=').is_some_and(|(_, v)| v.len() >= 24));
+        let severity = if templated || long_value {
+            Severity::High
+        } else {
+            Severity::Low
+        };
         let f = Finding::new("exfil.markdown_image", Class::Exfiltration, severity, 0.9);
         out.push(f.with_excerpt(url.as_str()).with_span(url.range()).at(path));
     }

@@ -98,7 +98,14 @@ impl RuleSet {
                     .unwrap_or_else(|e| panic!("invariant: rule {} compiles: {e}", s.id))
             })
             .collect();
-        Self { specs, regexes, prefilter, gate, longest, keyword_rules }
+        Self {
+            specs,
+            regexes,
+            prefilter,
+            gate,
+            longest,
+            keyword_rules,
+        }
     }
 
     /// Which rules have a keyword in `text`, and where: per rule, merged byte windows around
@@ -107,7 +114,11 @@ impl RuleSet {
         let mut hit: Vec<Vec<std::ops::Range<usize>>> = vec![Vec::new(); self.specs.len()];
         for (start, end, pattern) in self.keyword_hits(text) {
             for &r in &self.keyword_rules[pattern] {
-                let margin = if LONG_RULES.contains(&self.specs[r].id) { LONG_MARGIN } else { MARGIN };
+                let margin = if LONG_RULES.contains(&self.specs[r].id) {
+                    LONG_MARGIN
+                } else {
+                    MARGIN
+                };
                 let lo = floor_boundary(text, start.saturating_sub(margin));
                 let hi = ceil_boundary(text, (end + margin).min(text.len()));
                 match hit[r].last_mut() {
@@ -148,13 +159,19 @@ impl RuleSet {
                 let slice = &text[w.clone()];
                 if self.regexes[i].captures_len() == 1 {
                     for m in self.regexes[i].find_iter(slice) {
-                        out.push(RuleMatch { rule: &self.specs[i], value: m.start() + w.start..m.end() + w.start });
+                        out.push(RuleMatch {
+                            rule: &self.specs[i],
+                            value: m.start() + w.start..m.end() + w.start,
+                        });
                     }
                 } else {
                     for caps in self.regexes[i].captures_iter(slice) {
                         let Some(whole) = caps.get(0) else { continue };
                         let value = caps.get(1).map_or(whole.range(), |g| g.range());
-                        out.push(RuleMatch { rule: &self.specs[i], value: value.start + w.start..value.end + w.start });
+                        out.push(RuleMatch {
+                            rule: &self.specs[i],
+                            value: value.start + w.start..value.end + w.start,
+                        });
                     }
                 }
                 if out.len() >= 256 {
@@ -213,9 +230,18 @@ pub(crate) fn ascii_boundaries(pattern: &str) -> String {
 impl RuleMatch<'_> {
     /// Turn a match in `text` into a finding (the excerpt is the matched value).
     pub(crate) fn to_finding(&self, text: &str, exact: bool) -> Finding {
-        let f = Finding::new(self.rule.id, self.rule.class, self.rule.severity, self.rule.score)
-            .with_excerpt(&text[self.value.clone()]);
-        if exact { f.with_span(self.value.clone()) } else { f }
+        let f = Finding::new(
+            self.rule.id,
+            self.rule.class,
+            self.rule.severity,
+            self.rule.score,
+        )
+        .with_excerpt(&text[self.value.clone()]);
+        if exact {
+            f.with_span(self.value.clone())
+        } else {
+            f
+        }
     }
 }
 
@@ -240,8 +266,11 @@ mod tests {
     fn keyword_hits_equal_an_overlapping_search() {
         let rs = RuleSet::new(crate::secret_rules::SECRET_RULES);
         let text = "sk-ant-api03-x key-abc Bearer tokenSECRET passwords://a ghp_ AKIA sk-sk-ant-";
-        let mut want: Vec<(usize, usize, usize)> =
-            rs.prefilter.find_overlapping_iter(text).map(|m| (m.start(), m.end(), m.pattern().as_usize())).collect();
+        let mut want: Vec<(usize, usize, usize)> = rs
+            .prefilter
+            .find_overlapping_iter(text)
+            .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+            .collect();
         want.sort_unstable_by_key(|&(s, e, p)| (e, s, p));
         assert_eq!(rs.keyword_hits(text), want);
     }
@@ -262,22 +291,33 @@ mod perf_probe {
     fn probe() {
         let prose = "The quarterly report shows revenue grew 4% while operating costs stayed flat. Our team moved the release to Thursday so that QA has time for a final regression pass. -rw-r--r--  1 alice staff  2048 Nov 21 10:00 README.md\n{\"id\": 4211, \"status\": \"open\", \"labels\": [\"bug\", \"ui\"]}\nfn main() { let v: Vec<u32> = (0..10).collect(); println!(\"{v:?}\"); }\n";
         let text = prose.repeat(40);
-        for table in [crate::injection_rules::INJECTION_RULES, crate::injection_rules::POISON_RULES, crate::secret_rules::SECRET_RULES] {
+        for table in [
+            crate::injection_rules::INJECTION_RULES,
+            crate::injection_rules::POISON_RULES,
+            crate::secret_rules::SECRET_RULES,
+        ] {
             let rs = RuleSet::new(table);
             let hit: Vec<bool> = rs.triggered(&text).iter().map(|w| !w.is_empty()).collect();
             let t = std::time::Instant::now();
-            for _ in 0..100 { std::hint::black_box(rs.triggered(&text)); }
+            for _ in 0..100 {
+                std::hint::black_box(rs.triggered(&text));
+            }
             eprintln!("prefilter {:?}", t.elapsed() / 100);
             for (i, spec) in table.iter().enumerate() {
-                if !hit[i] { continue; }
+                if !hit[i] {
+                    continue;
+                }
                 let t = std::time::Instant::now();
-                for _ in 0..100 { std::hint::black_box(rs.regexes[i].find_iter(&text).count()); }
+                for _ in 0..100 {
+                    std::hint::black_box(rs.regexes[i].find_iter(&text).count());
+                }
                 eprintln!("{} {:?}", spec.id, t.elapsed() / 100);
             }
         }
         let t = std::time::Instant::now();
-        for _ in 0..100 { std::hint::black_box(crate::decode::decode_segments(&text)); }
+        for _ in 0..100 {
+            std::hint::black_box(crate::decode::decode_segments(&text));
+        }
         eprintln!("decode {:?}", t.elapsed() / 100);
     }
 }
-

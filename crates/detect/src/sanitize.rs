@@ -17,14 +17,21 @@ fn re(p: &str) -> Regex {
 }
 
 static TRACE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(?m)^\s*(?:at\s+\S+.*|File\s+\x22[^\x22]+\x22,\s+line\s+\d+.*|Traceback \(most recent call last\):.*|\d+:\s+0x[0-9a-f]+.*|\d+:\s+[\w:<>]+::.*|stack backtrace:.*|note: run with `RUST_BACKTRACE.*|thread '.*' panicked at.*|Caused by:.*|\.\.\. \d+ more)\s*$")
+    re(
+        r"(?m)^\s*(?:at\s+\S+.*|File\s+\x22[^\x22]+\x22,\s+line\s+\d+.*|Traceback \(most recent call last\):.*|\d+:\s+0x[0-9a-f]+.*|\d+:\s+[\w:<>]+::.*|stack backtrace:.*|note: run with `RUST_BACKTRACE.*|thread '.*' panicked at.*|Caused by:.*|\.\.\. \d+ more)\s*$",
+    )
 });
 static PATH: LazyLock<Regex> = LazyLock::new(|| {
-    re(r#"(?:[A-Za-z]:\\(?:[^\\\s"'<>|:]+\\)*[^\\\s"'<>|:,;)]*|(?:~|\.{1,2})?/(?:[\w.@+-]+/)+[\w.@+-]*|/(?:home|usr|var|etc|opt|srv|tmp|root|Users|app|proc)\b[^\s"',;)]*)"#)
+    re(
+        r#"(?:[A-Za-z]:\\(?:[^\\\s"'<>|:]+\\)*[^\\\s"'<>|:,;)]*|(?:~|\.{1,2})?/(?:[\w.@+-]+/)+[\w.@+-]*|/(?:home|usr|var|etc|opt|srv|tmp|root|Users|app|proc)\b[^\s"',;)]*)"#,
+    )
 });
 static IPV4: LazyLock<Regex> = LazyLock::new(|| re(r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b"));
-static INTERNAL_HOST: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(?i)\b(?:localhost|[\w-]+(?:\.[\w-]+)*\.(?:internal|local|lan|corp|intranet|svc|cluster\.local))(?::\d+)?\b"));
+static INTERNAL_HOST: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)\b(?:localhost|[\w-]+(?:\.[\w-]+)*\.(?:internal|local|lan|corp|intranet|svc|cluster\.local))(?::\d+)?\b",
+    )
+});
 
 /// The seed's categories: a stable code for the error family.
 pub fn error_category(text: &str) -> &'static str {
@@ -58,9 +65,18 @@ pub fn sanitize_error(text: &str) -> String {
         }
     });
     let s = INTERNAL_HOST.replace_all(&s, "<internal>");
-    let collapsed: String = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let collapsed: String = s
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
     if collapsed.chars().count() > MAX_CHARS {
-        collapsed.chars().take(MAX_CHARS).chain(std::iter::once('…')).collect()
+        collapsed
+            .chars()
+            .take(MAX_CHARS)
+            .chain(std::iter::once('…'))
+            .collect()
     } else {
         collapsed
     }

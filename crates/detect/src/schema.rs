@@ -23,7 +23,10 @@ pub enum SchemaError {
 struct NoRetrieval;
 
 impl Retrieve for NoRetrieval {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    fn retrieve(
+        &self,
+        uri: &Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
         Err(format!("schema retrieval is disabled ({})", uri.as_str()).into())
     }
 }
@@ -44,7 +47,9 @@ impl ArgumentSchema {
             .with_retriever(NoRetrieval)
             .should_validate_formats(true)
             .build(schema)
-            .map_err(|e| SchemaError::Invalid { message: e.to_string() })?;
+            .map_err(|e| SchemaError::Invalid {
+                message: e.to_string(),
+            })?;
         Ok(Self { validator })
     }
 
@@ -54,8 +59,14 @@ impl ArgumentSchema {
             .iter_errors(arguments)
             .take(MAX_VIOLATIONS)
             .map(|e| {
-                let f = Finding::new("schema.violation", Class::SchemaViolation, Severity::Medium, 1.0);
-                f.at(e.instance_path().as_str()).with_excerpt(&e.masked().to_string())
+                let f = Finding::new(
+                    "schema.violation",
+                    Class::SchemaViolation,
+                    Severity::Medium,
+                    1.0,
+                );
+                f.at(e.instance_path().as_str())
+                    .with_excerpt(&e.masked().to_string())
             })
             .collect()
     }
@@ -89,6 +100,10 @@ mod tests {
         let file = json!({"$ref": "file:///etc/passwd"});
         assert!(ArgumentSchema::compile(&file).is_err());
         let local = json!({"$defs": {"p": {"type": "string"}}, "$ref": "#/$defs/p"});
-        assert!(ArgumentSchema::compile(&local).unwrap().is_valid(&json!("x")));
+        assert!(
+            ArgumentSchema::compile(&local)
+                .unwrap()
+                .is_valid(&json!("x"))
+        );
     }
 }

@@ -30,18 +30,36 @@ pub fn shannon_entropy(s: &str) -> f64 {
         return 0.0;
     }
     let n = f64::from(n);
-    counts.iter().filter(|c| **c > 0).map(|&c| {
-        let p = f64::from(c) / n;
-        -p * p.log2()
-    }).sum()
+    counts
+        .iter()
+        .filter(|c| **c > 0)
+        .map(|&c| {
+            let p = f64::from(c) / n;
+            -p * p.log2()
+        })
+        .sum()
 }
 
 /// True when a candidate looks like a real key rather than a placeholder or a word.
 pub fn looks_random(s: &str, min_entropy: f64) -> bool {
     let lower = s.to_ascii_lowercase();
-    let placeholder = ["xxxx", "****", "<", "your", "example_", "changeme", "redacted", "placeholder", "${", "{{", "dummy", "process.env", "os.environ"]
-        .iter()
-        .any(|p| lower.contains(p));
+    let placeholder = [
+        "xxxx",
+        "****",
+        "<",
+        "your",
+        "example_",
+        "changeme",
+        "redacted",
+        "placeholder",
+        "${",
+        "{{",
+        "dummy",
+        "process.env",
+        "os.environ",
+    ]
+    .iter()
+    .any(|p| lower.contains(p));
     let has_digit = s.bytes().any(|b| b.is_ascii_digit());
     let has_alpha = s.bytes().any(|b| b.is_ascii_alphabetic());
     !placeholder && has_digit && has_alpha && shannon_entropy(s) >= min_entropy
@@ -55,7 +73,10 @@ pub fn find_secrets(text: &str, path: &str) -> Vec<Finding> {
             continue;
         }
         // A specific rule beats the generic one on the same bytes.
-        if out.iter().any(|f| f.span.as_ref().is_some_and(|s| overlaps(s, &m.value))) {
+        if out
+            .iter()
+            .any(|f| f.span.as_ref().is_some_and(|s| overlaps(s, &m.value)))
+        {
             continue;
         }
         out.push(m.to_finding(text, true).at(path));
@@ -68,10 +89,18 @@ fn accept(m: &RuleMatch<'_>, text: &str) -> bool {
     if !ENTROPY_GATED.contains(&m.rule.id) {
         return true;
     }
-    let min = if m.rule.id == "secret.url_credentials" || m.rule.id == "secret.connection_string_password" { 2.0 } else { 3.0 };
+    let min = if m.rule.id == "secret.url_credentials"
+        || m.rule.id == "secret.connection_string_password"
+    {
+        2.0
+    } else {
+        3.0
+    };
     if min < 3.0 {
         let lower = value.to_ascii_lowercase();
-        return !["password", "pass", "secret", "xxxx", "****", "<", "$", "{"].iter().any(|p| lower.contains(p));
+        return !["password", "pass", "secret", "xxxx", "****", "<", "$", "{"]
+            .iter()
+            .any(|p| lower.contains(p));
     }
     looks_random(value, min)
 }

@@ -77,7 +77,16 @@ pub fn find_sensitive_path(text: &str, path: &str) -> Option<Finding> {
     if !text.contains(['.', '/', '\\', ' ']) {
         return None;
     }
-    let lowered: String = text.chars().map(|c| if c == '\\' { '/' } else { c.to_ascii_lowercase() }).collect();
+    let lowered: String = text
+        .chars()
+        .map(|c| {
+            if c == '\\' {
+                '/'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
     let mut best: Option<(usize, Severity, std::ops::Range<usize>)> = None;
     for m in MATCHER.find_iter(&lowered) {
         let (needle, severity) = SENSITIVE[m.pattern().as_usize()];
@@ -96,13 +105,34 @@ pub fn find_sensitive_path(text: &str, path: &str) -> Option<Finding> {
 /// Extensions and dot-files must end a path component (`.env` but not `.environment`).
 fn is_path_like(text: &str, start: usize, end: usize, needle: &str) -> bool {
     let next = text.as_bytes().get(end).copied();
-    let prev = start.checked_sub(1).and_then(|i| text.as_bytes().get(i).copied());
+    let prev = start
+        .checked_sub(1)
+        .and_then(|i| text.as_bytes().get(i).copied());
     let ends_component = next.is_none_or(|c| !(c.is_ascii_alphanumeric() || c == b'_'));
     if needle.starts_with('.') && !needle.contains('/') {
         // `.env`, `.pem`: must end a component; a dot-file must start one too, unless an extension.
-        let dotfile = matches!(needle, ".env" | ".netrc" | ".npmrc" | ".pypirc" | ".pgpass" | ".git-credentials" | ".vault-token" | ".bash_history" | ".zsh_history" | ".python_history" | ".password-store" | ".my.cnf");
-        let starts = prev.is_none_or(|c| c == b'/' || c == b' ' || c == b'~' || c == b'=' || c == b'"' || c == b'\'');
-        return ends_component && (!dotfile || starts || needle == ".env" && prev.is_some_and(|c| c.is_ascii_alphanumeric()));
+        let dotfile = matches!(
+            needle,
+            ".env"
+                | ".netrc"
+                | ".npmrc"
+                | ".pypirc"
+                | ".pgpass"
+                | ".git-credentials"
+                | ".vault-token"
+                | ".bash_history"
+                | ".zsh_history"
+                | ".python_history"
+                | ".password-store"
+                | ".my.cnf"
+        );
+        let starts = prev.is_none_or(|c| {
+            c == b'/' || c == b' ' || c == b'~' || c == b'=' || c == b'"' || c == b'\''
+        });
+        return ends_component
+            && (!dotfile
+                || starts
+                || needle == ".env" && prev.is_some_and(|c| c.is_ascii_alphanumeric()));
     }
     ends_component || needle.ends_with('/')
 }
@@ -118,10 +148,16 @@ mod tests {
     #[test]
     fn credentials_and_keys() {
         assert_eq!(hit("~/.ssh/id_rsa"), Some(Severity::Critical));
-        assert_eq!(hit(r"C:\Users\me\.aws\credentials"), Some(Severity::Critical));
+        assert_eq!(
+            hit(r"C:\Users\me\.aws\credentials"),
+            Some(Severity::Critical)
+        );
         assert_eq!(hit("/home/u/project/.env"), Some(Severity::High));
         assert_eq!(hit("/etc/shadow"), Some(Severity::Critical));
-        assert_eq!(hit("/Users/me/Library/Application Support/Claude/claude_desktop_config.json"), Some(Severity::High));
+        assert_eq!(
+            hit("/Users/me/Library/Application Support/Claude/claude_desktop_config.json"),
+            Some(Severity::High)
+        );
     }
 
     #[test]

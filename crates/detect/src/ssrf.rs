@@ -66,7 +66,9 @@ pub struct UrlAssessment {
 impl UrlAssessment {
     /// True when fetching this URL from the gateway's network would be SSRF-prone.
     pub fn is_suspicious(&self) -> bool {
-        self.dangerous_scheme || self.embeds_internal_ip || self.class.is_some_and(AddressClass::is_internal)
+        self.dangerous_scheme
+            || self.embeds_internal_ip
+            || self.class.is_some_and(AddressClass::is_internal)
     }
 }
 
@@ -135,13 +137,22 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
 /// Class of a hostname that is internal by name alone.
 fn classify_name(host: &str) -> Option<AddressClass> {
     let h = host.trim_end_matches('.').to_ascii_lowercase();
-    if matches!(h.as_str(), "metadata.google.internal" | "metadata" | "instance-data" | "metadata.azure.internal")
-        || h.ends_with(".metadata.google.internal")
+    if matches!(
+        h.as_str(),
+        "metadata.google.internal" | "metadata" | "instance-data" | "metadata.azure.internal"
+    ) || h.ends_with(".metadata.google.internal")
     {
         Some(AddressClass::Metadata)
     } else if h == "localhost" || h.ends_with(".localhost") || h == "ip6-localhost" {
         Some(AddressClass::Loopback)
-    } else if h.ends_with(".internal") || h.ends_with(".local") || h.ends_with(".lan") || h.ends_with(".intranet") || h.ends_with(".corp") || h.ends_with(".home.arpa") || !h.contains('.') {
+    } else if h.ends_with(".internal")
+        || h.ends_with(".local")
+        || h.ends_with(".lan")
+        || h.ends_with(".intranet")
+        || h.ends_with(".corp")
+        || h.ends_with(".home.arpa")
+        || !h.contains('.')
+    {
         Some(AddressClass::Private)
     } else {
         None
@@ -168,14 +179,28 @@ pub fn classify_url(input: &str) -> Option<UrlAssessment> {
         Some(Host::Domain(d)) => (Some(d.to_owned()), classify_name(d), embeds_internal_ip(d)),
         None => (None, None, false),
     };
-    let class = class.or(if scheme == "file" { Some(AddressClass::Loopback) } else { None });
-    Some(UrlAssessment { scheme, host, class, dangerous_scheme, embeds_internal_ip: embeds })
+    let class = class.or(if scheme == "file" {
+        Some(AddressClass::Loopback)
+    } else {
+        None
+    });
+    Some(UrlAssessment {
+        scheme,
+        host,
+        class,
+        dangerous_scheme,
+        embeds_internal_ip: embeds,
+    })
 }
 
 /// After the caller resolved `url`'s host, the worst class among the addresses it got.
 /// Connect only to these addresses, and refuse when this is internal.
 pub fn classify_resolved(resolved: &[IpAddr]) -> AddressClass {
-    resolved.iter().map(|ip| classify_ip(*ip)).max().unwrap_or(AddressClass::Public)
+    resolved
+        .iter()
+        .map(|ip| classify_ip(*ip))
+        .max()
+        .unwrap_or(AddressClass::Public)
 }
 
 #[cfg(test)]
@@ -205,7 +230,10 @@ mod tests {
     fn loopback_private_link_local() {
         assert_eq!(class("http://2130706433/"), Some(AddressClass::Loopback));
         assert_eq!(class("http://0x7f.1/"), Some(AddressClass::Loopback));
-        assert_eq!(class("http://localhost:8080/"), Some(AddressClass::Loopback));
+        assert_eq!(
+            class("http://localhost:8080/"),
+            Some(AddressClass::Loopback)
+        );
         assert_eq!(class("http://[::1]/"), Some(AddressClass::Loopback));
         assert_eq!(class("https://10.1.2.3/"), Some(AddressClass::Private));
         assert_eq!(class("http://[fc00::1]/"), Some(AddressClass::Private));
@@ -223,16 +251,33 @@ mod tests {
     #[test]
     fn schemes_and_rebinding_names() {
         assert!(classify_url("file:///etc/passwd").unwrap().is_suspicious());
-        assert!(classify_url("gopher://x.example.com:70/").unwrap().dangerous_scheme);
-        assert!(classify_url("http://127.0.0.1.nip.io/").unwrap().embeds_internal_ip);
+        assert!(
+            classify_url("gopher://x.example.com:70/")
+                .unwrap()
+                .dangerous_scheme
+        );
+        assert!(
+            classify_url("http://127.0.0.1.nip.io/")
+                .unwrap()
+                .embeds_internal_ip
+        );
         assert!(classify_url("not a url").is_none());
     }
 
     #[test]
     fn resolved_addresses_decide() {
-        let ips = ["93.184.216.34".parse().unwrap(), "10.0.0.5".parse().unwrap()];
+        let ips = [
+            "93.184.216.34".parse().unwrap(),
+            "10.0.0.5".parse().unwrap(),
+        ];
         assert_eq!(classify_resolved(&ips), AddressClass::Private);
-        assert_eq!(classify_resolved(&["2002:7f00:1::".parse().unwrap()]), AddressClass::Loopback);
-        assert_eq!(classify_resolved(&["64:ff9b::a9fe:a9fe".parse().unwrap()]), AddressClass::Metadata);
+        assert_eq!(
+            classify_resolved(&["2002:7f00:1::".parse().unwrap()]),
+            AddressClass::Loopback
+        );
+        assert_eq!(
+            classify_resolved(&["64:ff9b::a9fe:a9fe".parse().unwrap()]),
+            AddressClass::Metadata
+        );
     }
 }

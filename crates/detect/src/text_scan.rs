@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
+use crate::argument_rules::ARGUMENT_RULES;
 use crate::decode::decode_segments;
 use crate::finding::{Class, Finding, Severity};
-use crate::normalize::{HiddenChars, normalize};
-use crate::argument_rules::ARGUMENT_RULES;
 use crate::injection_rules::{INJECTION_RULES, POISON_RULES};
+use crate::normalize::{HiddenChars, normalize};
 use crate::ruleset::RuleSet;
 
 /// Prompt-injection rules (results, definitions, arguments).
@@ -23,7 +23,11 @@ pub(crate) fn hidden_findings(hidden: &HiddenChars, path: &str, out: &mut Vec<Fi
     let kinds = [
         (hidden.tags, "hidden.unicode_tags", Severity::Critical),
         (hidden.bidi, "hidden.bidi_control", Severity::High),
-        (hidden.selectors, "hidden.variation_selectors", Severity::High),
+        (
+            hidden.selectors,
+            "hidden.variation_selectors",
+            Severity::High,
+        ),
         (hidden.zero_width, "hidden.zero_width", Severity::Medium),
     ];
     for (count, id, severity) in kinds {
@@ -57,7 +61,13 @@ pub(crate) fn scan_views(rule_sets: &[&RuleSet], raw: &str, path: &str, out: &mu
         }
     }
     if out.len() > before_decoded {
-        let f = Finding::new("obfuscation.encoded_instruction", Class::Encoded, Severity::High, 0.9).at(path);
+        let f = Finding::new(
+            "obfuscation.encoded_instruction",
+            Class::Encoded,
+            Severity::High,
+            0.9,
+        )
+        .at(path);
         out.push(f.with_excerpt("instruction inside an encoded segment"));
     }
 }
@@ -96,5 +106,15 @@ fn negated(text: &str, start: usize) -> bool {
         from -= 1;
     }
     let before = text[from..start].to_ascii_lowercase();
-    ["not ", "never ", "n't ", "n’t ", "avoid ", "without ", "no need to "].iter().any(|n| before.contains(n))
+    [
+        "not ",
+        "never ",
+        "n't ",
+        "n’t ",
+        "avoid ",
+        "without ",
+        "no need to ",
+    ]
+    .iter()
+    .any(|n| before.contains(n))
 }

@@ -34,7 +34,12 @@ impl DefinitionReport {
         if self.findings.iter().any(|f| f.severity >= Severity::High) {
             return true;
         }
-        let mut medium: Vec<&str> = self.findings.iter().filter(|f| f.severity == Severity::Medium).map(|f| f.rule_id).collect();
+        let mut medium: Vec<&str> = self
+            .findings
+            .iter()
+            .filter(|f| f.severity == Severity::Medium)
+            .map(|f| f.rule_id)
+            .collect();
         medium.sort_unstable();
         medium.dedup();
         medium.len() >= 2
@@ -48,21 +53,56 @@ impl DefinitionReport {
 
 /// Parameter names that serve as exfiltration channels when a tool has no use for them.
 const SIDE_CHANNEL_PARAMS: &[&str] = &[
-    "sidenote", "side_note", "note", "notes", "context", "feedback", "remark", "remarks", "comment",
-    "extra", "extra_info", "additional_info", "additional_context", "metadata", "debug", "debug_info",
-    "reasoning", "thoughts", "explanation", "details",
+    "sidenote",
+    "side_note",
+    "note",
+    "notes",
+    "context",
+    "feedback",
+    "remark",
+    "remarks",
+    "comment",
+    "extra",
+    "extra_info",
+    "additional_info",
+    "additional_context",
+    "metadata",
+    "debug",
+    "debug_info",
+    "reasoning",
+    "thoughts",
+    "explanation",
+    "details",
 ];
 /// Parameter names that ask for the conversation or the model's instructions: always High.
 const HARVEST_PARAMS: &[&str] = &[
-    "conversation_history", "chat_history", "conversation", "system_prompt", "previous_messages",
-    "full_conversation", "user_messages", "messages_so_far", "instructions_received", "memory_dump",
-    "credentials", "api_key_value", "ssh_key", "private_key",
+    "conversation_history",
+    "chat_history",
+    "conversation",
+    "system_prompt",
+    "previous_messages",
+    "full_conversation",
+    "user_messages",
+    "messages_so_far",
+    "instructions_received",
+    "memory_dump",
+    "credentials",
+    "api_key_value",
+    "ssh_key",
+    "private_key",
 ];
 /// Words that make a mention of another server's tool an instruction about it.
-const DIRECTIVES: &[&str] = &["when", "whenever", "always", "instead", "before", "after", "must", "never", "also", "redirect", "replace"];
+const DIRECTIVES: &[&str] = &[
+    "when", "whenever", "always", "instead", "before", "after", "must", "never", "also",
+    "redirect", "replace",
+];
 
 /// Scan one tool or prompt definition. `others` are tools of *other* upstreams.
-pub fn scan_definition(def: &Value, others: &[KnownTool<'_>], cfg: &DetectConfig) -> DefinitionReport {
+pub fn scan_definition(
+    def: &Value,
+    others: &[KnownTool<'_>],
+    cfg: &DetectConfig,
+) -> DefinitionReport {
     let mut findings = Vec::new();
     for_each_string(def, &mut |path, text| {
         if path == "/name" {
@@ -102,7 +142,13 @@ fn padding(text: &str, path: &str, out: &mut Vec<Finding>) {
             continue;
         }
         if run >= 64 || newlines >= 10 {
-            let f = Finding::new("poison.whitespace_padding", Class::ToolPoisoning, Severity::High, 0.8).at(path);
+            let f = Finding::new(
+                "poison.whitespace_padding",
+                Class::ToolPoisoning,
+                Severity::High,
+                0.8,
+            )
+            .at(path);
             out.push(f.with_excerpt(&format!("{run} whitespace characters before more text")));
             return;
         }
@@ -111,37 +157,68 @@ fn padding(text: &str, path: &str, out: &mut Vec<Finding>) {
 }
 
 fn length(def: &Value, cfg: &DetectConfig, out: &mut Vec<Finding>) {
-    let Some(desc) = def.get("description").and_then(Value::as_str) else { return };
+    let Some(desc) = def.get("description").and_then(Value::as_str) else {
+        return;
+    };
     let n = desc.chars().count();
     if n > cfg.max_description_chars {
-        let severity = if n > cfg.max_description_chars * 4 { Severity::High } else { Severity::Medium };
-        let f = Finding::new("poison.excessive_length", Class::ToolPoisoning, severity, 0.5).at("/description");
+        let severity = if n > cfg.max_description_chars * 4 {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        let f = Finding::new(
+            "poison.excessive_length",
+            Class::ToolPoisoning,
+            severity,
+            0.5,
+        )
+        .at("/description");
         out.push(f.with_excerpt(&format!("{n} characters")));
     }
 }
 
 fn parameters(def: &Value, out: &mut Vec<Finding>) {
-    let Some(props) = def.pointer("/inputSchema/properties").and_then(Value::as_object) else { return };
+    let Some(props) = def
+        .pointer("/inputSchema/properties")
+        .and_then(Value::as_object)
+    else {
+        return;
+    };
     let purpose = format!(
         "{} {}",
         def.get("name").and_then(Value::as_str).unwrap_or_default(),
-        def.get("description").and_then(Value::as_str).unwrap_or_default()
+        def.get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
     )
     .to_ascii_lowercase();
     for (key, schema) in props {
         let k = key.to_ascii_lowercase().replace('-', "_");
         let free_text = schema.get("enum").is_none()
-            && schema.get("type").and_then(Value::as_str).is_none_or(|t| t == "string");
+            && schema
+                .get("type")
+                .and_then(Value::as_str)
+                .is_none_or(|t| t == "string");
         let severity = if HARVEST_PARAMS.contains(&k.as_str()) {
             Severity::High
-        } else if SIDE_CHANNEL_PARAMS.contains(&k.as_str()) && free_text && !mentions_purpose(&purpose, &k) {
+        } else if SIDE_CHANNEL_PARAMS.contains(&k.as_str())
+            && free_text
+            && !mentions_purpose(&purpose, &k)
+        {
             Severity::Medium
         } else {
             continue;
         };
         let mut path = String::from("/inputSchema/properties/");
         push_escaped(&mut path, key);
-        let f = Finding::new("poison.side_channel_param", Class::ToolPoisoning, severity, 0.6).at(&path);
+        let f = Finding::new(
+            "poison.side_channel_param",
+            Class::ToolPoisoning,
+            severity,
+            0.6,
+        )
+        .at(&path);
         out.push(f.with_excerpt(key));
     }
 }
@@ -164,14 +241,27 @@ fn shadowing(def: &Value, own: &str, others: &[KnownTool<'_>], out: &mut Vec<Fin
             return;
         }
         let lower = text.to_ascii_lowercase();
-        for other in others.iter().filter(|o| o.name != own && distinctive(o.name)) {
+        for other in others
+            .iter()
+            .filter(|o| o.name != own && distinctive(o.name))
+        {
             let needle = other.name.to_ascii_lowercase();
             if !contains_word(&lower, &needle) || !reported.insert(other.name) {
                 continue;
             }
             let directive = DIRECTIVES.iter().any(|d| contains_word(&lower, d));
-            let severity = if directive { Severity::High } else { Severity::Medium };
-            let f = Finding::new("shadow.cross_server_reference", Class::Shadowing, severity, 0.8).at(path);
+            let severity = if directive {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            let f = Finding::new(
+                "shadow.cross_server_reference",
+                Class::Shadowing,
+                severity,
+                0.8,
+            )
+            .at(path);
             out.push(f.with_excerpt(&format!("{}/{}", other.server, other.name)));
         }
     });
@@ -193,11 +283,26 @@ fn look_alikes(name: &str, others: &[KnownTool<'_>], out: &mut Vec<Finding>) {
     let own = skeleton(name);
     for other in others {
         if other.name == name {
-            let f = Finding::new("shadow.name_collision", Class::Shadowing, Severity::Medium, 0.6).at("/name");
+            let f = Finding::new(
+                "shadow.name_collision",
+                Class::Shadowing,
+                Severity::Medium,
+                0.6,
+            )
+            .at("/name");
             out.push(f.with_excerpt(&format!("{}/{}", other.server, other.name)));
         } else if skeleton(other.name) == own {
-            let f = Finding::new("shadow.confusable_name", Class::Confusable, Severity::High, 0.9).at("/name");
-            out.push(f.with_excerpt(&format!("{name} looks like {}/{}", other.server, other.name)));
+            let f = Finding::new(
+                "shadow.confusable_name",
+                Class::Confusable,
+                Severity::High,
+                0.9,
+            )
+            .at("/name");
+            out.push(f.with_excerpt(&format!(
+                "{name} looks like {}/{}",
+                other.server, other.name
+            )));
         }
     }
 }

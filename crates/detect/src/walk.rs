@@ -59,7 +59,13 @@ mod tests {
         let v = serde_json::json!({"a/b": ["x", {"c~d": "y"}], "n": 1});
         let mut seen = Vec::new();
         for_each_string(&v, &mut |p, s| seen.push((p.to_owned(), s.to_owned())));
-        assert_eq!(seen, [("/a~1b/0".to_owned(), "x".to_owned()), ("/a~1b/1/c~0d".to_owned(), "y".to_owned())]);
+        assert_eq!(
+            seen,
+            [
+                ("/a~1b/0".to_owned(), "x".to_owned()),
+                ("/a~1b/1/c~0d".to_owned(), "y".to_owned())
+            ]
+        );
         assert_eq!(v.pointer("/a~1b/1/c~0d").and_then(Value::as_str), Some("y"));
     }
 }

@@ -290,7 +290,11 @@ fn mtls_service_accounts_default_role_is_the_service_account_role() {
     // An mTLS service identity without configured roles arrives as `mcp_service_account`
     // (sallyport-identity); the default policy must resolve it, not fall to no role at all.
     let policy = seed_policy();
-    let svc = subject("spiffe://corp/ci", SubjectKind::Service, &["mcp_service_account"]);
+    let svc = subject(
+        "spiffe://corp/ci",
+        SubjectKind::Service,
+        &["mcp_service_account"],
+    );
     let d = call(&policy, &svc, "docker", "docker_build", &json!({}));
     assert_eq!(
         (d.outcome, d.roles.clone()),

@@ -181,7 +181,15 @@ impl Session {
                 .unwrap_or_else(|| json!({})),
         };
         let id = with_id.then(Self::mint_id);
-        let session = Self::build(gw, id, Era::Legacy, negotiated.clone(), hello, principal, false);
+        let session = Self::build(
+            gw,
+            id,
+            Era::Legacy,
+            negotiated.clone(),
+            hello,
+            principal,
+            false,
+        );
         session.connect_all().await;
         let mut result = session.merged_server_description().await;
         result.insert("protocolVersion".into(), Value::from(negotiated));

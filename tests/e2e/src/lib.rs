@@ -207,7 +207,9 @@ impl GatewayProc {
 
     /// `GET /metrics`: the status, the content type and the exposition text.
     pub async fn scrape_metrics(&self) -> (u16, String, String) {
-        let resp = reqwest::get(format!("{}/metrics", self.base)).await.unwrap();
+        let resp = reqwest::get(format!("{}/metrics", self.base))
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         let content_type = resp
             .headers()
@@ -227,7 +229,10 @@ impl GatewayProc {
             if metric_sample(&page, series).is_some_and(|v| v >= min) {
                 return page;
             }
-            assert!(Instant::now() < deadline, "{series} never reached {min}:\n{page}");
+            assert!(
+                Instant::now() < deadline,
+                "{series} never reached {min}:\n{page}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

@@ -4,14 +4,22 @@
 //! Run with `cargo run --release -p sallyport-detect --bin efficacy`.
 
 use sallyport_detect::DetectConfig;
-use sallyport_detect::eval::{explain, evaluate, load_split, to_markdown};
+use sallyport_detect::eval::{evaluate, explain, load_split, to_markdown};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let split = args.iter().position(|a| a == "--split").and_then(|i| args.get(i + 1)).map_or("test", String::as_str);
+    let split = args
+        .iter()
+        .position(|a| a == "--split")
+        .and_then(|i| args.get(i + 1))
+        .map_or("test", String::as_str);
     let show_errors = args.iter().any(|a| a == "--errors");
     let cases = load_split(split)?;
-    if let Some(id) = args.iter().position(|a| a == "--explain").and_then(|i| args.get(i + 1)) {
+    if let Some(id) = args
+        .iter()
+        .position(|a| a == "--explain")
+        .and_then(|i| args.get(i + 1))
+    {
         for case in cases.iter().filter(|c| &c.id == id) {
             println!("{}", serde_json::to_string_pretty(&explain(case))?);
         }
@@ -19,7 +27,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let start = std::time::Instant::now();
     let table = evaluate(&cases, &DetectConfig::default());
-    println!("Split: {split} ({} cases, evaluated in {:.2?})\n", cases.len(), start.elapsed());
+    println!(
+        "Split: {split} ({} cases, evaluated in {:.2?})\n",
+        cases.len(),
+        start.elapsed()
+    );
     print!("{}", to_markdown(&table));
     if show_errors {
         for ((detector, subset), row) in &table {

@@ -46,7 +46,12 @@ fn step(m: &mut LinearModel, f: &[u32], y: f32, weight: f32) {
 fn train(examples: &[Example]) -> LinearModel {
     let mut m = LinearModel::empty(BITS);
     let pos = examples.iter().filter(|e| e.positive).count().max(1) as f32;
-    let neg_windows = examples.iter().filter(|e| !e.positive).map(|e| e.windows.len()).sum::<usize>().max(1) as f32;
+    let neg_windows = examples
+        .iter()
+        .filter(|e| !e.positive)
+        .map(|e| e.windows.len())
+        .sum::<usize>()
+        .max(1) as f32;
     let (wp, wn) = (1.0, pos / neg_windows);
     let mut order: Vec<usize> = (0..examples.len()).collect();
     let mut seed = 0x2545_F491_4F6C_DD1D_u64;
@@ -57,7 +62,10 @@ fn train(examples: &[Example]) -> LinearModel {
             if e.positive {
                 // Multiple-instance learning: the injection sits in some window; learn from the
                 // one the model currently finds most suspicious.
-                let best = e.windows.iter().max_by(|a, b| m.predict(a).total_cmp(&m.predict(b)));
+                let best = e
+                    .windows
+                    .iter()
+                    .max_by(|a, b| m.predict(a).total_cmp(&m.predict(b)));
                 if let Some(w) = best {
                     step(&mut m, w, 1.0, wp);
                 }
@@ -85,7 +93,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut examples: Vec<Example> = cases
         .iter()
         .filter(|c| c.kind == "result")
-        .map(|c| Example { windows: windows(&text_of(&c.input)), positive: c.is_malicious() })
+        .map(|c| Example {
+            windows: windows(&text_of(&c.input)),
+            positive: c.is_malicious(),
+        })
         .filter(|e| !e.windows.is_empty())
         .collect();
     let mut seed = 42;
@@ -94,10 +105,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (held, rest) = examples.split_at(hold);
     let m = train(rest);
     let (r, f) = accuracy(&m, held);
-    println!("holdout (10% of tune): recall {:.1}%, FP {:.1}% at 0.9", r * 100.0, f * 100.0);
+    println!(
+        "holdout (10% of tune): recall {:.1}%, FP {:.1}% at 0.9",
+        r * 100.0,
+        f * 100.0
+    );
     let m = train(&examples);
     let (r, f) = accuracy(&m, &examples);
-    println!("whole tune split: recall {:.1}%, FP {:.1}% at 0.9; bias {:.3}", r * 100.0, f * 100.0, sigmoid(m.bias));
+    println!(
+        "whole tune split: recall {:.1}%, FP {:.1}% at 0.9; bias {:.3}",
+        r * 100.0,
+        f * 100.0,
+        sigmoid(m.bias)
+    );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/injection_model.bin");
     std::fs::write(&path, m.to_bytes())?;
     println!("wrote {}", path.display());

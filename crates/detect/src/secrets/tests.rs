@@ -48,7 +48,10 @@ fn every_rule_has_a_positive_sample_that_it_finds() {
         assert!(samples.iter().any(|(s, _)| *s == id), "no sample for {id}");
     }
     for (id, text) in samples {
-        let found: Vec<_> = find_secrets(&text, "").into_iter().map(|f| f.rule_id).collect();
+        let found: Vec<_> = find_secrets(&text, "")
+            .into_iter()
+            .map(|f| f.rule_id)
+            .collect();
         assert!(found.contains(&id), "{id} not found in {text:?}: {found:?}");
     }
 }
@@ -56,8 +59,8 @@ fn every_rule_has_a_positive_sample_that_it_finds() {
 #[test]
 fn near_misses_are_not_secrets() {
     for text in [
-        "AKIA1234",                                        // too short
-        "ghp_short",                                       // too short
+        "AKIA1234",  // too short
+        "ghp_short", // too short
         "glpat- and xoxb- prefixes alone",
         "sk_live_ is the prefix of live Stripe keys",
         "AIza is how Google keys start",
@@ -66,10 +69,10 @@ fn near_misses_are_not_secrets() {
         "npm_config_cache=/tmp",
         "key-value store",
         "AccountKey=<your key here>",
-        "postgres://user:password@localhost/db",           // placeholder password
+        "postgres://user:password@localhost/db", // placeholder password
         "https://example.com:8080/path",
-        "API_KEY=your_api_key_here",                       // placeholder
-        "password: xxxxxxxxxxxxxxxx",                      // low entropy placeholder
+        "API_KEY=your_api_key_here",  // placeholder
+        "password: xxxxxxxxxxxxxxxx", // low entropy placeholder
         "token = process.env.GITHUB_TOKEN",
         "Authorization: Bearer <token>",
         "sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
@@ -92,10 +95,14 @@ fn spans_are_exact_and_specific_rules_win() {
 #[test]
 fn json_escaped_secrets_are_found() {
     // A secret serialised inside a JSON string inside text: escaped newlines and quotes.
-    let pem = r#"{"v": "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc+/def\n-----END RSA PRIVATE KEY-----"}"#;
+    let pem =
+        r#"{"v": "-----BEGIN RSA PRIVATE KEY-----\nMIIEabc+/def\n-----END RSA PRIVATE KEY-----"}"#;
     assert_eq!(find_secrets(pem, "")[0].rule_id, "secret.private_key");
     let sa = r#"{"v": "{\"type\": \"service_account\", \"project_id\": \"x\"}"}"#;
-    assert_eq!(find_secrets(sa, "")[0].rule_id, "secret.gcp_service_account");
+    assert_eq!(
+        find_secrets(sa, "")[0].rule_id,
+        "secret.gcp_service_account"
+    );
 }
 
 #[test]
