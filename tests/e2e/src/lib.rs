@@ -331,3 +331,28 @@ pub fn response_body(text: &str) -> Value {
         .last()
         .unwrap_or_else(|| Value::String(text.to_owned()))
 }
+
+/// A stateless (2026-07-28) `tools/call` to `mcp_url` with matching `Mcp-*` headers; returns
+/// the HTTP status and the JSON-RPC answer.
+pub async fn modern_tool_call(
+    mcp_url: &str,
+    id: Value,
+    tool: &str,
+    arguments: Value,
+) -> (reqwest::StatusCode, Value) {
+    let body = serde_json::json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":tool,"arguments":arguments,
+        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}});
+    let resp = reqwest::Client::new()
+        .post(mcp_url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", tool)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, response_body(&resp.text().await.unwrap()))
+}

@@ -33,20 +33,14 @@ async fn gateway(store: impl FnOnce(&Path) -> String) -> GatewayProc {
 
 /// A stateless (2026-07-28) `tools/call` of `notes__echo`; returns the JSON-RPC answer.
 async fn echo(gw: &GatewayProc, id: &str, text: &str) -> Value {
-    let body = json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":"notes__echo","arguments":{"text":text},
-        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}});
-    let resp = reqwest::Client::new()
-        .post(gw.mcp_url())
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", "notes__echo")
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    sallyport_e2e::response_body(&resp.text().await.unwrap())
+    sallyport_e2e::modern_tool_call(
+        &gw.mcp_url(),
+        json!(id),
+        "notes__echo",
+        json!({"text": text}),
+    )
+    .await
+    .1
 }
 
 /// Runs `sallyport audit <args>`; returns (success, stdout).

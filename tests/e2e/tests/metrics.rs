@@ -5,24 +5,11 @@
 use sallyport_e2e::{GatewayProc, http_server, metric_sample};
 use serde_json::{Value, json};
 
-const ACCEPT: &str = "application/json, text/event-stream";
-
 /// A stateless (2026-07-28) `tools/call`.
 async fn call(gw: &GatewayProc, tool: &str, arguments: Value) -> Value {
-    let body = json!({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":tool,"arguments":arguments,
-        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}});
-    let resp = reqwest::Client::new()
-        .post(gw.mcp_url())
-        .header("content-type", "application/json")
-        .header("accept", ACCEPT)
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(body.to_string())
-        .send()
+    sallyport_e2e::modern_tool_call(&gw.mcp_url(), json!(7), tool, arguments)
         .await
-        .unwrap();
-    sallyport_e2e::response_body(&resp.text().await.unwrap())
+        .1
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -16,22 +16,7 @@ const REDIS: &str = "redis://127.0.0.1:6379";
 
 /// A stateless (2026-07-28) `tools/call`.
 async fn call(gw: &GatewayProc, tool: &str, arguments: Value) -> (StatusCode, Value) {
-    let body = json!({"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":tool,"arguments":arguments,
-        "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}});
-    let resp = reqwest::Client::new()
-        .post(gw.mcp_url())
-        .header("content-type", "application/json")
-        .header("accept", ACCEPT)
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (status, sallyport_e2e::response_body(&text))
+    sallyport_e2e::modern_tool_call(&gw.mcp_url(), json!(1), tool, arguments).await
 }
 
 async fn echo(gw: &GatewayProc) -> (StatusCode, Value) {
