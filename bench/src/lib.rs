@@ -8,6 +8,8 @@
 //! and defines one operation, `load` shapes the load, `gateway` runs the sallyport process, `procfs` reads memory and CPU time,
 //! `run` walks the scenario matrix and `report` prints Markdown.
 
+pub mod authn_authz;
+pub mod authn_mode;
 pub mod client;
 pub mod gateway;
 pub mod load;

@@ -49,8 +49,10 @@ pub struct Settings {
     pub gateway_bin: PathBuf,
     /// Where the gateway writes its access log.
     pub access_log: PathBuf,
-    /// Extra top-level config sections for the gateway (`--limits`).
+    /// Extra top-level config sections for the gateway (`--limits`, `--audit`, `--authn`).
     pub extra_yaml: String,
+    /// `Authorization` header for requests through the gateway (`--authn`).
+    pub authorization: Option<http::HeaderValue>,
 }
 
 /// Where the load went.
@@ -185,11 +187,14 @@ async fn run_group(
     });
     let mut direct = Vec::with_capacity(n);
     for url in urls {
-        direct.push(open(client, endpoint(url, era)?).await?);
+        direct.push(open(client, endpoint(url, era, None)?).await?);
     }
-    let through = open(client, endpoint(&gw.url, era)?)
-        .await
-        .with_context(|| format!("opening a session with the gateway: {}", gw.stderr_tail()))?;
+    let through = open(
+        client,
+        endpoint(&gw.url, era, settings.authorization.clone())?,
+    )
+    .await
+    .with_context(|| format!("opening a session with the gateway: {}", gw.stderr_tail()))?;
     for &op in &settings.ops {
         let drivers = drivers(client, op, &direct, &through, &gw).await?;
         // Saturation first: a closed loop cannot overload the gateway, while a fixed rate above
@@ -311,11 +316,16 @@ async fn settle(gw: &Gateway) {
     }
 }
 
-fn endpoint(url: &str, era: Era) -> anyhow::Result<Endpoint> {
+fn endpoint(
+    url: &str,
+    era: Era,
+    authorization: Option<http::HeaderValue>,
+) -> anyhow::Result<Endpoint> {
     Ok(Endpoint {
         uri: url.parse().with_context(|| format!("bad URL {url}"))?,
         era,
         session: None,
+        authorization,
     })
 }
 

@@ -59,6 +59,8 @@ pub struct Endpoint {
     pub era: Era,
     /// The legacy session id (legacy only).
     pub session: Option<HeaderValue>,
+    /// `Authorization` to send (a bearer token when the gateway authenticates).
+    pub authorization: Option<HeaderValue>,
 }
 
 impl Endpoint {
@@ -113,6 +115,9 @@ impl Endpoint {
             header::ACCEPT,
             HeaderValue::from_static("application/json, text/event-stream"),
         );
+        if let Some(authorization) = &self.authorization {
+            h.insert(header::AUTHORIZATION, authorization.clone());
+        }
         match self.era {
             Era::Legacy => {
                 if let Some(s) = &self.session {

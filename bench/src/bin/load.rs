@@ -77,6 +77,20 @@ struct Args {
     /// only after the durable append of each record, `async` after queueing it.
     #[arg(long, value_enum, default_value = "off")]
     audit: AuditMode,
+    /// Run the gateway with authentication and authorization on: `jwt-cedar` is a JWT
+    /// (ES256, file key set) on every request plus the shipped RBAC policy and 100 Cedar
+    /// policies.
+    #[arg(long, value_enum, default_value = "off")]
+    authn: AuthnMode,
+}
+
+/// Whether the gateway authenticates and authorizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AuthnMode {
+    /// Neither (the default): every caller is the local operator.
+    Off,
+    /// JWT + RBAC + 100 Cedar policies.
+    JwtCedar,
 }
 
 /// Whether the gateway writes an audit trail, and how durably.
@@ -147,6 +161,15 @@ impl Args {
             self.upstreams.iter().all(|&n| n >= 1),
             "--upstreams must be at least 1"
         );
+        let (authn_yaml, authorization) = match self.authn {
+            AuthnMode::Off => (String::new(), None),
+            AuthnMode::JwtCedar => {
+                let dir = std::env::temp_dir()
+                    .join(format!("sallyport-bench-authn-{}", std::process::id()));
+                let setup = sallyport_bench::authn_mode::jwt_cedar(&dir)?;
+                (setup.yaml, Some(setup.authorization))
+            }
+        };
         Ok(Settings {
             duration: pick(self.duration_secs, 10.0, 1.0),
             warmup: pick(self.warmup_secs, 1.0, 0.2),
@@ -159,7 +182,8 @@ impl Args {
             upstream: self.upstream,
             gateway_bin,
             access_log: self.access_log.clone(),
-            extra_yaml: self.limits.yaml() + &self.audit.yaml()?,
+            extra_yaml: self.limits.yaml() + &self.audit.yaml()? + &authn_yaml,
+            authorization,
         })
     }
 }

@@ -306,7 +306,8 @@ fn derive_event_type(record: &DecisionRecord) -> String {
     let code = record.deny_code.map(|c| c.as_str());
     let name = match code {
         Some("unauthenticated") => "authentication_failed",
-        Some("auth_forbidden" | "tool_not_allowed") => "authorization_denied",
+        Some("auth_forbidden" | "tool_not_allowed" | "step_up_required") => "authorization_denied",
+        Some("invalid_certificate") => "invalid_certificate",
         Some(code) if code.contains("rate") => "rate_limit_exceeded",
         _ => match record.direction {
             sallyport_pipeline::Direction::ClientToServer => "mcp_request",

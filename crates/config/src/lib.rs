@@ -48,7 +48,7 @@ pub use server::{
     EraPreference, HttpServer, Restart, Server, StdioServer, ToolFilter, TransportRef,
 };
 pub use types::{
-    Authz, Config, FailureMode, Federation, Guards, HealthCheck, Listen, MessageLimits,
+    Authz, Config, FailureMode, Federation, Guards, HealthCheck, Listen, ListenTls, MessageLimits,
 };
 
 /// The JSON Schema (draft-07, understood by editors' YAML language servers) of

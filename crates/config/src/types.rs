@@ -60,6 +60,14 @@ pub struct Config {
     /// action per tenant, server and tool (docs/SECURITY.md). Absent: none of these guards run.
     #[serde(default)]
     pub detect: Option<sallyport_guards::DetectionConfig>,
+    /// Security events and automated response: decisions that are security events
+    /// (failed authentication, policy refusals, limits, threats, privilege escalation, bad
+    /// certificates) are counted per principal or address in sliding windows, and reaching
+    /// a threshold logs, alerts, or blocks the principal or address at the HTTP edge
+    /// (docs/security-events.md). Absent: nothing is counted or blocked. Changes take effect
+    /// at the next restart.
+    #[serde(default)]
+    pub security_events: Option<sallyport_respond::EventRulesConfig>,
 }
 
 /// Where the authorization policy comes from.
@@ -71,6 +79,15 @@ pub struct Authz {
     /// shipped default policy (seed 001's role matrix, `policies/default.yaml`).
     #[serde(default)]
     pub policy_files: Vec<std::path::PathBuf>,
+    /// GeoIP database giving the country of each caller's source address, for Cedar's
+    /// `context.country` and the trust score's location factor: a MaxMind DB file
+    /// (`.mmdb`: GeoLite2-Country, GeoIP2-Country or -City, DB-IP lite) or a CSV file
+    /// (`.csv`) of `start_ip,end_ip,country` or `network/prefix,country` lines. Read
+    /// whole into memory at start and at every reload (at most 256 MiB); an unreadable or
+    /// malformed file stops the start and fails a reload. Relative paths resolve against
+    /// the gateway's working directory. Absent: no country is known.
+    #[serde(default)]
+    pub geoip_database: Option<std::path::PathBuf>,
 }
 
 /// The client-facing listener.
@@ -95,6 +112,20 @@ pub struct Listen {
     /// Maximum number of concurrent client sessions.
     #[schemars(range(min = 1))]
     pub max_sessions: usize,
+    /// Serve HTTPS (TLS 1.3 only) on `http`'s address. Needed for client certificates
+    /// (`auth.mtls`), which name the CA and whether a certificate is required. The files
+    /// are read at start; restart to change them.
+    pub tls: Option<ListenTls>,
+}
+
+/// The listener's own certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ListenTls {
+    /// PEM file with the server certificate chain (leaf first).
+    pub cert_path: std::path::PathBuf,
+    /// PEM file with the server's private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_path: std::path::PathBuf,
 }
 
 impl Default for Listen {
@@ -108,6 +139,7 @@ impl Default for Listen {
             legacy_sse: true,
             session_idle_timeout_secs: 3600,
             max_sessions: 10_000,
+            tls: None,
         }
     }
 }

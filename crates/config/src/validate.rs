@@ -46,6 +46,7 @@ pub(crate) fn check(config: &Config) -> Vec<Issue> {
     check_servers(&config.servers, &mut issues);
     check_federation(&config.federation, &mut issues);
     check_limits(&config.limits, &mut issues);
+    check_tls(config, &mut issues);
     issues.0
 }
 
@@ -65,6 +66,17 @@ fn check_listen(listen: &Listen, issues: &mut Issues) {
         listen.session_idle_timeout_secs,
     );
     issues.positive("listen.max_sessions", len_u64(listen.max_sessions));
+}
+
+/// Client certificates need a TLS listener to arrive on.
+fn check_tls(config: &Config, issues: &mut Issues) {
+    let mtls = config.auth.as_ref().is_some_and(|a| a.mtls.is_some());
+    if mtls && config.listen.tls.is_none() {
+        issues.push(
+            "auth.mtls",
+            "client certificates need a TLS listener: set listen.tls.cert_path and listen.tls.key_path",
+        );
+    }
 }
 
 fn check_servers(servers: &[Server], issues: &mut Issues) {

@@ -141,6 +141,17 @@ impl Authenticator {
         })
     }
 
+    /// The `WWW-Authenticate` value of a 403 step-up answer (MCP authorization, scope
+    /// challenge): `scope` is the policy's, else the resource's `scopes_supported`;
+    /// `resource_metadata` when a resource is configured.
+    pub fn step_up_challenge(&self, scope: Option<&str>, description: &str) -> String {
+        let metadata = self.resource.as_ref();
+        let supported = metadata.map(|m| m.scopes_supported.join(" "));
+        let scope = scope.or(supported.as_deref().filter(|s| !s.is_empty()));
+        let url = metadata.map(|m| m.metadata_url());
+        crate::oauth::www_authenticate_step_up(scope, url.as_deref(), Some(description))
+    }
+
     /// The Protected Resource Metadata to serve, if configured.
     pub fn protected_resource_metadata(&self) -> Option<&ProtectedResourceMetadata> {
         self.resource.as_ref()

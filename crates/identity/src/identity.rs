@@ -153,7 +153,29 @@ impl From<&Identity> for sallyport_pipeline::Principal {
             auth_method: identity.attributes.auth_method.as_str(),
             tenant: identity.tenant.clone(),
             roles: identity.roles.clone(),
+            details: Some(std::sync::Arc::new(details_of(identity))),
         }
+    }
+}
+
+/// The credential facts the pipeline carries.
+fn details_of(identity: &Identity) -> sallyport_pipeline::PrincipalDetails {
+    let a = &identity.attributes;
+    let secs = |t: Option<SystemTime>| {
+        t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .and_then(|d| i64::try_from(d.as_secs()).ok())
+    };
+    sallyport_pipeline::PrincipalDetails {
+        permissions: identity.permissions.clone(),
+        source_ip: a.source_ip,
+        device_id: a.device_id.clone(),
+        auth_time: secs(a.auth_time),
+        acr: a.acr.clone(),
+        amr: a.amr.clone(),
+        scopes: a.scopes.clone(),
+        issuer: a.issuer.clone(),
+        credential_id: a.credential_id.clone(),
+        recent_violations: 0,
     }
 }
 

@@ -11,6 +11,7 @@ mod claims;
 mod config;
 mod fetch;
 mod keys;
+mod verified;
 
 use std::collections::HashSet;
 use std::sync::RwLock;

@@ -155,6 +155,21 @@ pub fn www_authenticate_insufficient_scope(
     ])
 }
 
+/// The `WWW-Authenticate` value of a step-up 403 when the scope or the resource metadata
+/// may be unknown: [`www_authenticate_insufficient_scope`] without the missing parameters.
+pub fn www_authenticate_step_up(
+    scope: Option<&str>,
+    resource_metadata_url: Option<&str>,
+    description: Option<&str>,
+) -> String {
+    challenge(&[
+        ("error", Some("insufficient_scope")),
+        ("scope", scope),
+        ("resource_metadata", resource_metadata_url),
+        ("error_description", description),
+    ])
+}
+
 /// The `WWW-Authenticate` value for a failed authentication: like
 /// [`www_authenticate_401`], preceded by `error="invalid_token"` or
 /// `error="invalid_request"` when a credential was presented (RFC 6750 §3.1).

@@ -11,4 +11,5 @@ mod identity {
     mod mtls;
     mod oauth;
     mod support;
+    mod verified;
 }

@@ -18,3 +18,6 @@ pub const HEADER_MISMATCH: i32 = -32020;
 pub const MISSING_REQUIRED_CLIENT_CAPABILITY: i32 = -32021;
 /// 2026-07-28: the protocol version is not supported.
 pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+/// Sallyport: the call needs a recent strong authentication (step-up); answered with HTTP
+/// 403 and a `WWW-Authenticate: Bearer error="insufficient_scope"` challenge.
+pub const STEP_UP_REQUIRED: i32 = -32018;

@@ -87,6 +87,21 @@ pub enum DenyCode {
     /// A threat-detection guard refused the message: poisoned definition, injection,
     /// traversal, SSRF or secrets in arguments, injection in a result, a toxic flow.
     ThreatDetected,
+    /// The principal may use the item, but this call needs a recent strong authentication
+    /// (a high-risk tool, or a trust score under the step-up threshold): HTTP 403 with a
+    /// `WWW-Authenticate: Bearer error="insufficient_scope"` challenge; `error.data` says
+    /// what would satisfy it (`acr_values`, `amr_values`, `max_age`, `scope`).
+    StepUpRequired,
+    /// The TLS handshake failed: no client certificate where one is required, or one that
+    /// is expired or not issued by the configured CA. The connection is closed; no
+    /// JSON-RPC answer is possible.
+    InvalidCertificate,
+    /// The client address is blocked by the response orchestrator after repeated security
+    /// events (`security_events`); refused before authentication.
+    IpBlocked,
+    /// The authenticated principal is blocked by the response orchestrator after a security
+    /// event (`security_events`); refused right after authentication.
+    PrincipalBlocked,
 }
 
 impl DenyCode {
@@ -121,6 +136,10 @@ impl DenyCode {
             Self::AuditUnavailable => "audit_unavailable",
             Self::ToolQuarantined => "tool_quarantined",
             Self::ThreatDetected => "threat_detected",
+            Self::StepUpRequired => "step_up_required",
+            Self::InvalidCertificate => "invalid_certificate",
+            Self::IpBlocked => "ip_blocked",
+            Self::PrincipalBlocked => "principal_blocked",
         }
     }
 
@@ -144,7 +163,7 @@ impl DenyCode {
             Self::UnknownResource => error_code::INVALID_PARAMS,
             Self::MethodNotFound => error_code::METHOD_NOT_FOUND,
             // Implementation-defined codes (-32000..-32019) for authentication failures.
-            Self::Unauthenticated => -32001,
+            Self::Unauthenticated | Self::InvalidCertificate => -32001,
             Self::AuthForbidden => -32003,
             Self::GuardFailed => error_code::INTERNAL_ERROR,
             // Implementation-defined codes -32011..-32019 for traffic protection: the caller
@@ -163,6 +182,11 @@ impl DenyCode {
             // Implementation-defined: content decisions of the threat guards.
             Self::ToolQuarantined => -32016,
             Self::ThreatDetected => -32017,
+            // Implementation-defined: authenticate again, more strongly, then retry.
+            Self::StepUpRequired => error_code::STEP_UP_REQUIRED,
+            // Implementation-defined: blocked by the response orchestrator until the block
+            // ends or an operator lifts it; retrying does not help.
+            Self::IpBlocked | Self::PrincipalBlocked => -32019,
         }
     }
 
@@ -195,7 +219,11 @@ impl DenyCode {
             // Decided after parsing: a JSON-RPC error inside a 200, like an unknown tool.
             Self::ToolQuarantined | Self::ThreatDetected => 200,
             Self::Unauthenticated => 401,
-            Self::AuthForbidden => 403,
+            Self::AuthForbidden | Self::StepUpRequired => 403,
+            // Never sent: the handshake failed before HTTP.
+            Self::InvalidCertificate => 401,
+            // Answered at the edge, before any body is read.
+            Self::IpBlocked | Self::PrincipalBlocked => 403,
         }
     }
 }

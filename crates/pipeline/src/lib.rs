@@ -29,6 +29,6 @@ mod verdict;
 pub use chain::{Chain, ChainOutput, Decision};
 pub use deny::{Denial, DenyCode, Origin};
 pub use exchange::{Direction, Exchange};
-pub use principal::{Principal, PrincipalKind};
+pub use principal::{Principal, PrincipalDetails, PrincipalKind};
 pub use record::{DecisionRecord, DecisionSink, GuardRecord, Outcome};
 pub use verdict::{FailureMode, Guard, GuardError, Hold, Verdict};

@@ -70,6 +70,14 @@ pub struct DecisionRecord {
     pub tool: Option<String>,
     /// The principal's id.
     pub principal: String,
+    /// How the principal authenticated (`none`, `stdio`, `jwt`, `api_key`, `mtls`).
+    pub auth_method: &'static str,
+    /// The principal's tenant, when multi-tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// The client's address, when the edge knew it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_ip: Option<std::net::IpAddr>,
     /// The downstream session.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,

@@ -51,8 +51,8 @@ impl HintCache {
 #[derive(Debug)]
 pub struct Engine {
     policy: ArcSwap<AuthzPolicy>,
-    profiles: TrustProfiles,
-    hints: HintCache,
+    profiles: Arc<TrustProfiles>,
+    hints: Arc<HintCache>,
 }
 
 impl Engine {
@@ -61,8 +61,21 @@ impl Engine {
         let capacity = policy.trust().map_or(10_000, |t| t.config().max_profiles);
         Self {
             policy: ArcSwap::from_pointee(policy),
-            profiles: TrustProfiles::new(capacity),
-            hints: HintCache::default(),
+            profiles: Arc::new(TrustProfiles::new(capacity)),
+            hints: Arc::default(),
+        }
+    }
+
+    /// An engine deciding with `policy` that shares this one's trust profiles and
+    /// annotation hints: what a configuration reload builds, so that behaviour baselines,
+    /// known devices and networks, recent violations and upstream hints carry over, while
+    /// the old engine keeps serving until the new configuration is swapped in whole. The
+    /// profiles keep their original capacity.
+    pub fn successor(&self, policy: AuthzPolicy) -> Self {
+        Self {
+            policy: ArcSwap::from_pointee(policy),
+            profiles: Arc::clone(&self.profiles),
+            hints: Arc::clone(&self.hints),
         }
     }
 

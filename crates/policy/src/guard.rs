@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::classify::{TargetKind, ToolHints};
 use crate::decision::{Decision, Outcome};
 use crate::engine::Engine;
+use crate::stepup::StepUpChallenge;
 use crate::subject::{AuthzRequest, Phase, Subject, Target};
 use crate::time::{Clock, SystemClock};
 
@@ -219,21 +220,45 @@ impl AuthzGuard {
 /// The verdict for a call decision.
 ///
 /// * `Deny` → the exact refusal of an unknown item (no oracle), reason in `detail`.
-/// * `StepUp` → `Verdict::Hold` whose reason starts with `step_up:` — until the pipeline
-///   has a step-up verdict or deny code (see the report to the lead), the transport answers
-///   it like any held call, and the call never reaches the upstream.
-/// * `Hold` → `Verdict::Hold`.
+/// * `StepUp` → a `step_up_required` denial (HTTP 403 `insufficient_scope`) whose
+///   `error.data` says what would satisfy it. Only principals allowed to use the item get
+///   here, so naming it reveals nothing.
+/// * `Hold` → `Verdict::Hold` (reason starts with `approval:`); the call never reaches the
+///   upstream.
 pub fn verdict_for(decision: &Decision, kind: TargetKind, name: &str, era: Era) -> Verdict {
     match &decision.outcome {
         Outcome::Allow => Verdict::Allow,
         Outcome::Deny => Verdict::Deny(hidden(kind, name, era).with_detail(decision.summary())),
-        Outcome::StepUp(c) => Verdict::Hold(Hold {
-            reason: format!("step_up: {}", c.reason),
-        }),
+        Outcome::StepUp(c) => Verdict::Deny(step_up_denial(c).with_detail(decision.summary())),
         Outcome::Hold { reason } => Verdict::Hold(Hold {
             reason: format!("approval: {reason}"),
         }),
     }
+}
+
+/// The refusal asking for a stronger, more recent authentication.
+fn step_up_denial(c: &StepUpChallenge) -> Denial {
+    let mut methods: Vec<&str> = c.amr_values.iter().map(String::as_str).collect();
+    methods.extend(c.acr_values.iter().map(String::as_str));
+    let how = if methods.is_empty() {
+        String::new()
+    } else {
+        format!(" with one of: {}", methods.join(", "))
+    };
+    Denial::client(
+        DenyCode::StepUpRequired,
+        format!(
+            "This call needs a recent strong authentication: sign in again{how} \
+             (at most {} seconds ago) and retry",
+            c.max_age_secs
+        ),
+    )
+    .with_data(json!({
+        "acr_values": c.acr_values,
+        "amr_values": c.amr_values,
+        "max_age": c.max_age_secs,
+        "scope": c.scope,
+    }))
 }
 
 /// The refusal the router gives for an item that does not exist (same code, same message,

@@ -41,6 +41,7 @@ mod decision;
 mod engine;
 mod error;
 mod explain;
+mod geoip;
 mod guard;
 mod permission;
 mod rbac;
@@ -59,6 +60,7 @@ pub use decision::{Decision, Outcome, Stage};
 pub use engine::{Engine, HintCache};
 pub use error::PolicyError;
 pub use explain::{DescribedRequest, Expect, ExplainError, Explanation, explain, explain_document};
+pub use geoip::{GeoIp, GeoIpError, GeoSubjects, MAX_CSV_RANGES, MAX_DATABASE_BYTES};
 pub use guard::{
     AuthzGuard, DecisionObserver, PrincipalOnly, SubjectResolver, hidden, verdict_for,
 };

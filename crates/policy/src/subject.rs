@@ -100,18 +100,36 @@ pub struct Subject {
 }
 
 impl Subject {
-    /// A subject with only what the pipeline principal carries.
+    /// The subject a pipeline principal names: its id, kind, tenant and roles, and what
+    /// its credential said (source address, device, `auth_time`, `acr`/`amr`, scopes,
+    /// direct permissions). Unparsable permission strings grant nothing.
     pub fn from_principal(p: &Principal) -> Self {
+        let mut attributes = Attributes {
+            auth_method: Some(p.auth_method.to_owned()),
+            ..Attributes::default()
+        };
+        let mut permissions = Vec::new();
+        if let Some(d) = &p.details {
+            attributes.source_ip = d.source_ip;
+            attributes.device_id.clone_from(&d.device_id);
+            attributes.auth_time = d.auth_time;
+            attributes.acr.clone_from(&d.acr);
+            attributes.amr.clone_from(&d.amr);
+            attributes.scopes.clone_from(&d.scopes);
+            attributes.recent_violations = d.recent_violations;
+            permissions = d
+                .permissions
+                .iter()
+                .filter_map(|text| Permission::parse(text).ok())
+                .collect();
+        }
         Self {
             id: p.id.clone(),
             kind: p.kind.into(),
             tenant: p.tenant.clone(),
             roles: p.roles.clone(),
-            permissions: Vec::new(),
-            attributes: Attributes {
-                auth_method: Some(p.auth_method.to_owned()),
-                ..Attributes::default()
-            },
+            permissions,
+            attributes,
         }
     }
 }

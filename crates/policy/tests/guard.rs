@@ -25,6 +25,7 @@ fn principal(roles: &[&str]) -> Principal {
         auth_method: "jwt",
         tenant: None,
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        details: None,
     }
 }
 
@@ -293,7 +294,7 @@ impl DecisionObserver for Record {
 }
 
 #[test]
-fn high_risk_call_is_held_and_never_forwarded() {
+fn high_risk_call_with_a_stale_login_is_refused_with_a_step_up_challenge() {
     let engine = Arc::new(Engine::new(seed_policy()));
     let record = Arc::new(Record::default());
     let g = guard(engine)
@@ -301,13 +302,23 @@ fn high_risk_call_is_held_and_never_forwarded() {
         .with_observer(record.clone());
     let chain = Chain::new(vec![Box::new(g)]);
     let admin = principal(&["admin"]);
-    let ChainDecision::Hold(h) = run_call(&chain, &admin, "kubernetes", "kubectl_delete") else {
-        panic!("expected hold")
+    let ChainDecision::Deny(d) = run_call(&chain, &admin, "kubernetes", "kubectl_delete") else {
+        panic!("expected a step-up denial")
     };
+    assert_eq!(d.code, DenyCode::StepUpRequired);
+    assert_eq!(d.code.http_status(), 403);
     assert!(
-        h.reason.starts_with("step_up: high-risk tool"),
+        d.public_message.contains("mfa, hwk"),
         "{}",
-        h.reason
+        d.public_message
+    );
+    let data = d.data.clone().unwrap();
+    assert_eq!(data["max_age"], 300);
+    assert_eq!(data["amr_values"], json!(["mfa", "hwk"]));
+    assert!(
+        d.detail.as_deref().unwrap_or("").contains("high-risk"),
+        "{:?}",
+        d.detail
     );
     // Not high-risk: allowed with the same stale login.
     assert_eq!(

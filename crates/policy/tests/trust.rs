@@ -267,3 +267,28 @@ fn bad_trust_config_is_reported() {
         ["trust.weights.reputation", "trust.principals.x.networks[0]"]
     );
 }
+
+#[test]
+fn a_reloaded_engine_keeps_what_the_profiles_learned() {
+    let e = engine("");
+    let c = clock();
+    let mut bob = operator("bob");
+    bob.attributes.device_id = Some("phone".into());
+    let first = run(&e, &bob, "docker_ps", c.now()).trust.unwrap().device;
+    assert_eq!(first, 0.5, "a device seen for the first time");
+    // A configuration reload builds the successor with the new policy.
+    let reloaded = e.successor(policy_with(TRUST, ""));
+    c.advance_ms(1000);
+    let after = run(&reloaded, &bob, "docker_ps", c.now())
+        .trust
+        .unwrap()
+        .device;
+    assert_eq!(after, 0.7, "the device is remembered across the reload");
+    // A fresh engine (a restart) has forgotten it.
+    let restarted = engine("");
+    let fresh = run(&restarted, &bob, "docker_ps", c.now())
+        .trust
+        .unwrap()
+        .device;
+    assert_eq!(fresh, 0.5);
+}

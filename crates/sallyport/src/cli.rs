@@ -85,6 +85,9 @@ pub(crate) enum Command {
     Scan(crate::commands::scan::ScanArgs),
     /// List and approve pinned tool definitions (`detect.pinning`).
     Pins(crate::commands::pins::PinsArgs),
+    /// Evaluate described requests against the authorization policy offline (`test`), or
+    /// compile it and report errors (`validate`).
+    Policy(crate::commands::policy::PolicyArgs),
     /// Run the built-in demo MCP server on stdin/stdout (used by `demo`).
     #[command(hide = true)]
     DemoServer,

@@ -5,6 +5,7 @@ mod check;
 mod demo;
 mod keys;
 pub(crate) mod pins;
+pub(crate) mod policy;
 pub(crate) mod scan;
 
 use std::net::SocketAddr;
@@ -49,6 +50,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Scan(args) => scan::run(&args),
         Command::Pins(args) => pins::run(&args),
+        Command::Policy(args) => policy::run(&args),
         Command::Audit { action } => tokio_runtime()?.block_on(audit::run(action)),
         Command::DemoServer => {
             tokio_runtime()?
@@ -72,11 +74,12 @@ async fn serve(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
         .listen
         .http
         .context("listen.http is not set: nothing to serve on")?;
+    let tls = crate::tls::acceptor(&config)?;
     let running = Arc::new(Running::start(&config).await?);
     access_log::spawn(&running.bus, access_log::Target::open(access)?);
-    reload::spawn(path.to_owned(), running.clone());
+    reload::spawn(path.to_owned(), running.clone(), &config);
     spawn_inventory(running.gateway.clone());
-    serve_http(running, addr).await
+    serve_http(running, addr, tls).await
 }
 
 /// Lists every upstream once at start and reports name collisions and unreachable servers.
@@ -103,6 +106,7 @@ fn spawn_inventory(gw: Arc<sallyport_transport::Gateway>) {
 pub(crate) async fn serve_http(
     running: Arc<Running>,
     addr: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
 ) -> anyhow::Result<ExitCode> {
     let gw = running.gateway.clone();
     runtime::spawn_session_reaper(gw.clone());
@@ -114,11 +118,17 @@ pub(crate) async fn serve_http(
     if !bound.ip().is_loopback() {
         tracing::warn!(%bound, "Listening on a non-loopback address: make sure authentication is configured.");
     }
-    info!(addr = %bound, "Sallyport listening: MCP at http://{bound}/mcp (legacy SSE at /sse).");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    info!(addr = %bound, "Sallyport listening: MCP at {scheme}://{bound}/mcp (legacy SSE at /sse).");
     // The transport's accept loop: network layer per connection, slow-client timeouts.
-    sallyport_transport::downstream::http::serve(listener, gw.clone(), runtime::shutdown_signal())
-        .await
-        .context("serving HTTP")?;
+    sallyport_transport::downstream::http::serve(
+        listener,
+        gw.clone(),
+        tls,
+        runtime::shutdown_signal(),
+    )
+    .await
+    .context("serving HTTP")?;
     info!("Shutting down: closing sessions and upstreams.");
     gw.shutdown().await;
     running.close().await;
@@ -129,7 +139,7 @@ async fn stdio(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = runtime::load_config(path)?;
     let running = Arc::new(Running::start(&config).await?);
     access_log::spawn(&running.bus, access_log::Target::open(access)?);
-    reload::spawn(path.to_owned(), running.clone());
+    reload::spawn(path.to_owned(), running.clone(), &config);
     let gw = running.gateway.clone();
     sallyport_transport::downstream::stdio::serve(
         gw.clone(),

@@ -6,7 +6,9 @@ mod cli;
 mod commands;
 mod metrics;
 mod reload;
+mod respond;
 mod runtime;
+mod tls;
 
 use clap::Parser;
 

@@ -45,6 +45,7 @@ pub(crate) struct Running {
     /// The audit trail, opened once at start (an `audit` change needs a restart).
     pub(crate) audit: Option<AuditTrail>,
     audit_config: Option<sallyport_audit::AuditConfig>,
+    security_events: Option<sallyport_respond::EventRulesConfig>,
 }
 
 impl Running {
@@ -58,22 +59,39 @@ impl Running {
         let bus = DecisionBus::new(4096);
         let mut cursor_key = [0u8; 32];
         rand::rng().fill_bytes(&mut cursor_key);
-        let core =
-            core(config, &bus, &cursor_key, audit.as_ref()).context("building the gateway")?;
+        let core = core(config, &bus, &cursor_key, audit.as_ref(), None)
+            .context("building the gateway")?;
+        let gateway = Gateway::new(core);
+        if let Some(rules) = &config.security_events {
+            crate::respond::spawn(rules, &gateway, bus.subscribe());
+        }
         Ok(Self {
-            gateway: Gateway::new(core),
+            gateway,
             bus,
             cursor_key,
             audit,
             audit_config: config.audit.clone(),
+            security_events: config.security_events.clone(),
         })
     }
 
     /// Publishes a new config; the old one stays when this one cannot be built.
     pub(crate) fn reload(&self, config: &Config) -> anyhow::Result<()> {
-        let core = core(config, &self.bus, &self.cursor_key, self.audit.as_ref())?;
+        let current = self.gateway.core();
+        let core = core(
+            config,
+            &self.bus,
+            &self.cursor_key,
+            self.audit.as_ref(),
+            Some(&current),
+        )?;
         if config.audit != self.audit_config {
             tracing::warn!("The audit section changed; it takes effect at the next restart.");
+        }
+        if config.security_events != self.security_events {
+            tracing::warn!(
+                "The security_events section changed; it takes effect at the next restart."
+            );
         }
         self.gateway.reload(core);
         Ok(())
@@ -95,8 +113,9 @@ fn core(
     bus: &DecisionBus,
     cursor_key: &[u8],
     audit: Option<&AuditTrail>,
+    previous: Option<&Core>,
 ) -> anyhow::Result<Core> {
-    let mut core = build::core(config, Arc::new(bus.clone()), cursor_key)?;
+    let mut core = build::core_after(config, Arc::new(bus.clone()), cursor_key, previous)?;
     core.relay = core.relay.with_audit(audit.cloned());
     Ok(core)
 }

@@ -130,7 +130,10 @@ pub fn is_rate_limit(code: DenyCode) -> bool {
 
 /// Whether `code` is an authentication failure at the edge.
 pub fn is_auth_failure(code: DenyCode) -> bool {
-    matches!(code, DenyCode::Unauthenticated | DenyCode::AuthForbidden)
+    matches!(
+        code,
+        DenyCode::Unauthenticated | DenyCode::AuthForbidden | DenyCode::InvalidCertificate
+    )
 }
 
 /// The severity of the security event a denial raises, or `None` for denials that are not
@@ -143,10 +146,15 @@ pub fn security_severity(code: DenyCode) -> Option<&'static str> {
         | DenyCode::AuditUnavailable => "critical",
         DenyCode::ThreatDetected
         | DenyCode::PathTraversal
+        // Refused by a block the response orchestrator placed after security events.
+        | DenyCode::IpBlocked
+        | DenyCode::PrincipalBlocked
         // Host/Origin refusals are DNS-rebinding attempts from a browser.
         | DenyCode::OriginNotAllowed
         | DenyCode::HostNotAllowed => "high",
         DenyCode::AuthForbidden
+        | DenyCode::InvalidCertificate
+        | DenyCode::StepUpRequired
         | DenyCode::ToolNotAllowed
         | DenyCode::IpDenied
         | DenyCode::IpReputation

@@ -148,16 +148,16 @@ impl DecisionObserver {
             .inc();
     }
 
-    /// A request that got past the edge was authenticated. The record does not name the
-    /// method used (`unknown`), except for the local operator (`none`).
+    /// A request that got past the edge was authenticated, with the method its record names
+    /// (`none` for the local operator).
     fn count_authentication(&self, r: &DecisionRecord) {
         if is_edge_refusal(r) {
             return;
         }
-        let method = if r.principal == LOCAL_PRINCIPAL {
-            "none"
-        } else {
-            "unknown"
+        let method = match r.auth_method {
+            "jwt" | "api_key" | "mtls" | "stdio" => r.auth_method,
+            _ if r.principal == LOCAL_PRINCIPAL || r.auth_method == "none" => "none",
+            _ => "unknown",
         };
         let labels = AuthAttemptLabels {
             method,

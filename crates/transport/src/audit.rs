@@ -92,12 +92,14 @@ impl AuditTrail {
 /// The audit event for one decision: what the record says, plus the argument digest (never
 /// the arguments), the tenant and a response summary read from the exchange.
 pub fn event(record: &DecisionRecord, ex: &Exchange<'_>) -> AuditEvent {
+    let source_ip = ex.principal.source_ip().map(|ip| ip.to_string());
     let ctx = AuditContext {
         tenant: ex.principal.tenant.as_deref(),
         arguments: arguments(ex),
         response: response_summary(ex),
-        // Source address and user agent are not carried by the exchange yet.
-        source_ip: None,
+        // The address authentication saw (the network layer's, behind trusted proxies).
+        source_ip: source_ip.as_deref(),
+        // The user agent is not carried by the exchange yet.
         user_agent: None,
         ..AuditContext::default()
     };
@@ -160,6 +162,9 @@ mod tests {
             server: ex.server.map(str::to_owned),
             tool: ex.tool.map(str::to_owned),
             principal: ex.principal.id.clone(),
+            auth_method: ex.principal.auth_method,
+            tenant: ex.principal.tenant.clone(),
+            source_ip: ex.principal.source_ip(),
             session_id: Some("s1".into()),
             era: "legacy",
             outcome: Outcome::Allow,

@@ -9,6 +9,7 @@ use sallyport_config::{Config, EraPreference, Server, ToolFilter, TransportRef};
 use sallyport_mcp::Limits;
 use sallyport_pipeline::guards::{ProtocolGuard, ToolFilterGuard, ToolPermits};
 use sallyport_pipeline::{Chain, DecisionSink, Guard};
+use sallyport_policy::Engine;
 
 use crate::federation::{Federation, FederationError};
 use crate::gateway::{Core, EdgeSettings};
@@ -17,6 +18,15 @@ use crate::upstream::{EraChoice, HttpSpec, StdioSpec, UpstreamKind, UpstreamSpec
 
 /// The guard chain, in its fixed stage order. Each stage says why it sits where it does.
 pub fn guard_chain(config: &Config) -> Result<Chain, BuildError> {
+    guard_chain_after(config, None).map(|(chain, _)| chain)
+}
+
+/// [`guard_chain`] for a reload: the authorization engine succeeds `previous` (sharing its
+/// trust profiles and hints). Also returns the new engine, if any.
+pub fn guard_chain_after(
+    config: &Config,
+    previous: Option<&Arc<Engine>>,
+) -> Result<(Chain, Option<Arc<Engine>>), BuildError> {
     let filters: HashMap<String, ToolFilter> = config
         .servers
         .iter()
@@ -29,21 +39,25 @@ pub fn guard_chain(config: &Config) -> Result<Chain, BuildError> {
         //    upstream, and are removed from lists before the client sees them.
         Box::new(ToolFilterGuard::new(ConfiguredFilters(filters))),
     ];
+    let mut engine = None;
     if let Some(authz) = &config.authz {
         // 3. authz: who may use which tool with which arguments; needs the routed server
         //    and tool, so it runs after routing, and before anything costly.
-        guards.push(Box::new(authz_guard(authz)?));
+        let guard = authz_guard(authz, previous)?;
+        engine = Some(Arc::clone(guard.engine()));
+        guards.push(Box::new(guard));
     }
     if let Some(detect) = &config.detect {
         // 4. threat detection (definitions, pinning, arguments, flows, results): content
         //    checks cost the most, so they run last, on what policy already let through.
         guards.extend(sallyport_guards::build(detect)?);
     }
-    Ok(Chain::new(guards))
+    Ok((Chain::new(guards), engine))
 }
 
 fn authz_guard(
     authz: &sallyport_config::Authz,
+    previous: Option<&Arc<Engine>>,
 ) -> Result<sallyport_policy::AuthzGuard, BuildError> {
     let policy = if authz.policy_files.is_empty() {
         sallyport_policy::AuthzPolicy::shipped_default()
@@ -58,9 +72,20 @@ fn authz_guard(
             )
         })?
     };
-    Ok(sallyport_policy::AuthzGuard::new(Arc::new(
-        sallyport_policy::Engine::new(policy),
-    )))
+    let engine = match previous {
+        Some(previous) => previous.successor(policy),
+        None => Engine::new(policy),
+    };
+    let guard = sallyport_policy::AuthzGuard::new(Arc::new(engine));
+    let Some(path) = &authz.geoip_database else {
+        return Ok(guard);
+    };
+    // A configured database that cannot be read is an error, never "no country": a Cedar
+    // `forbid` on a country must not silently stop applying.
+    let geoip =
+        sallyport_policy::GeoIp::open(path).map_err(|e| BuildError::Authz(e.to_string()))?;
+    let resolver = sallyport_policy::GeoSubjects::new(Arc::new(geoip));
+    Ok(guard.with_resolver(Arc::new(resolver)))
 }
 
 /// Per-server tool filters from config.
@@ -171,6 +196,17 @@ pub fn core(
     sink: Arc<dyn DecisionSink>,
     cursor_key: &[u8],
 ) -> Result<Core, BuildError> {
+    core_after(config, sink, cursor_key, None)
+}
+
+/// [`core`] for a reload of `previous`: state meant to outlive reloads (the authorization
+/// engine's trust profiles and hints) carries over.
+pub fn core_after(
+    config: &Config,
+    sink: Arc<dyn DecisionSink>,
+    cursor_key: &[u8],
+    previous: Option<&Core>,
+) -> Result<Core, BuildError> {
     let limits = limits(config);
     let env: HashMap<String, String> = std::env::vars().collect();
     let servers = config
@@ -205,9 +241,12 @@ pub fn core(
         .map(sallyport_network::NetworkGate::build)
         .transpose()?
         .map(Arc::new);
+    let previous_engine = previous.and_then(|p| p.authz_engine.as_ref());
+    let (chain, authz_engine) = guard_chain_after(config, previous_engine)?;
     Ok(Core {
         federation,
-        relay: Relay::new(guard_chain(config)?, sink),
+        relay: Relay::new(chain, sink),
+        authz_engine,
         limits,
         edge,
         auth,

@@ -35,6 +35,8 @@ pub struct Core {
     pub network: Option<Arc<sallyport_network::NetworkGate>>,
     /// Upstream health checks; `None` when `limits.health_check` is absent.
     pub health_check: Option<crate::health::HealthCheckSettings>,
+    /// The authorization engine, when `authz` is configured; a reload's engine succeeds it.
+    pub authz_engine: Option<Arc<sallyport_policy::Engine>>,
 }
 
 /// Settings of the downstream edges.
@@ -64,6 +66,8 @@ pub struct Gateway {
     stateless: Mutex<Option<Arc<Session>>>,
     started: Instant,
     health: crate::health::HealthBoard,
+    /// Blocked principals and addresses (the response orchestrator writes, the edge reads).
+    security: Arc<sallyport_respond::SecurityState>,
 }
 
 impl Gateway {
@@ -84,12 +88,18 @@ impl Gateway {
             stateless: Mutex::default(),
             started: Instant::now(),
             health: crate::health::HealthBoard::default(),
+            security: Arc::default(),
         });
         // Health checks and reputation reloads; the task ends with the gateway.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(crate::health::upkeep(Arc::downgrade(&gw)));
         }
         gw
+    }
+
+    /// Blocked principals and addresses: outlives reloads; the HTTP edge refuses them.
+    pub fn security(&self) -> &Arc<sallyport_respond::SecurityState> {
+        &self.security
     }
 
     /// The last upstream health checks.
@@ -143,7 +153,10 @@ impl Gateway {
         principal: &sallyport_pipeline::Principal,
     ) -> Option<Arc<Session>> {
         self.session(id).filter(|s| {
-            s.principal().id == principal.id && s.principal().auth_method == principal.auth_method
+            let owner = s.principal();
+            owner.id == principal.id
+                && owner.auth_method == principal.auth_method
+                && owner.tenant == principal.tenant
         })
     }
 

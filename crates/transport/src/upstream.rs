@@ -208,6 +208,11 @@ impl Link {
                 if let Err(e) = self.send(&msg, Some(link_id)).await {
                     stream.done = true;
                     self.pending.cancel(link_id);
+                    if matches!(e, LinkError::Closed { .. }) {
+                        // The write found the peer gone before the reader noticed: say so now,
+                        // so the slot reconnects instead of handing out this link again.
+                        self.closed.store(true, Ordering::Release);
+                    }
                     return Err(e);
                 }
             }

@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod jwt;
+pub mod pki;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,10 +72,19 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// Writes the `listen.tls` mapping (and the files it names) into the gateway's directory.
+type TlsYaml<'a> = Box<dyn FnOnce(&Path) -> String + 'a>;
+
+/// How a gateway is launched: plain HTTP, or TLS with the `listen.tls` mapping.
+struct Launch<'a> {
+    tls: Option<TlsYaml<'a>>,
+    probe: reqwest::Client,
+}
+
 /// A running `sallyport serve`.
 pub struct GatewayProc {
     child: Child,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` on a TLS listener)
     pub base: String,
     /// Its config file.
     pub config: PathBuf,
@@ -100,11 +112,43 @@ impl GatewayProc {
         make: impl FnOnce(u16, &Path) -> String,
         prepare: impl FnOnce(&Path),
     ) -> Self {
+        let launch = Launch {
+            tls: None,
+            probe: reqwest::Client::new(),
+        };
+        Self::launch(launch, make, prepare).await
+    }
+
+    /// Starts the gateway on a TLS listener: `tls_yaml(dir)` is the `listen.tls` mapping
+    /// (files it names may be written into `dir`), `probe` a client that can reach
+    /// `/healthz` over that listener (trusting its CA, with a client certificate when one
+    /// is required). `base` is `https://127.0.0.1:PORT`.
+    pub async fn start_tls(
+        tls_yaml: impl FnOnce(&Path) -> String,
+        probe: reqwest::Client,
+        make: impl FnOnce(u16, &Path) -> String,
+    ) -> Self {
+        let launch = Launch {
+            tls: Some(Box::new(tls_yaml)),
+            probe,
+        };
+        Self::launch(launch, make, |_| ()).await
+    }
+
+    async fn launch(
+        launch: Launch<'_>,
+        make: impl FnOnce(u16, &Path) -> String,
+        prepare: impl FnOnce(&Path),
+    ) -> Self {
         let port = free_port();
         let dir = tempfile::tempdir().unwrap();
         let config = dir.path().join("sallyport.yaml");
+        let (tls, scheme) = match launch.tls {
+            Some(tls_yaml) => (format!(", tls: {}", tls_yaml(dir.path())), "https"),
+            None => (String::new(), "http"),
+        };
         let yaml = format!(
-            "listen: {{ http: \"127.0.0.1:{port}\" }}\n{}",
+            "listen: {{ http: \"127.0.0.1:{port}\"{tls} }}\n{}",
             make(port, dir.path())
         );
         std::fs::write(&config, yaml).unwrap();
@@ -121,7 +165,7 @@ impl GatewayProc {
             .stderr(stderr)
             .spawn()
             .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
+        let base = format!("{scheme}://127.0.0.1:{port}");
         let gw = Self {
             child,
             base,
@@ -129,13 +173,12 @@ impl GatewayProc {
             access_log,
             _dir: dir,
         };
-        gw.wait_healthy().await;
+        gw.wait_healthy(&launch.probe).await;
         gw
     }
 
-    async fn wait_healthy(&self) {
+    async fn wait_healthy(&self, client: &reqwest::Client) {
         let deadline = Instant::now() + Duration::from_secs(20);
-        let client = reqwest::Client::new();
         while Instant::now() < deadline {
             if client
                 .get(format!("{}/healthz", self.base))
@@ -147,7 +190,11 @@ impl GatewayProc {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("gateway did not become healthy at {}", self.base);
+        panic!(
+            "gateway did not become healthy at {}:\n{}",
+            self.base,
+            self.logs()
+        );
     }
 
     /// The MCP endpoint.
@@ -340,19 +387,46 @@ pub async fn modern_tool_call(
     tool: &str,
     arguments: Value,
 ) -> (reqwest::StatusCode, Value) {
+    modern_tool_call_as(mcp_url, None, id, tool, arguments).await
+}
+
+/// [`modern_tool_call`] with a bearer token.
+pub async fn modern_tool_call_as(
+    mcp_url: &str,
+    bearer: Option<&str>,
+    id: Value,
+    tool: &str,
+    arguments: Value,
+) -> (reqwest::StatusCode, Value) {
     let body = serde_json::json!({"jsonrpc":"2.0","id":id,"method":"tools/call","params":{"name":tool,"arguments":arguments,
         "_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}});
-    let resp = reqwest::Client::new()
+    let mut request = reqwest::Client::new()
         .post(mcp_url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .header("mcp-protocol-version", "2026-07-28")
         .header("mcp-method", "tools/call")
-        .header("mcp-name", tool)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
+        .header("mcp-name", tool);
+    if let Some(token) = bearer {
+        request = request.bearer_auth(token);
+    }
+    let resp = request.body(body.to_string()).send().await.unwrap();
     let status = resp.status();
     (status, response_body(&resp.text().await.unwrap()))
+}
+
+/// `sallyport keys create -c CONFIG --name NAME --role ROLE`: the new API key (shown once).
+pub fn create_api_key(config: &Path, name: &str, role: &str) -> String {
+    let out = Command::new(sallyport_bin())
+        .args(["keys", "create", "-c"])
+        .arg(config)
+        .args(["--name", name, "--role", role])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }

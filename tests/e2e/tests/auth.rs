@@ -7,7 +7,9 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use sallyport_e2e::{GatewayProc, http_server, ok, py_client, response_body, sallyport_bin};
+use sallyport_e2e::{
+    GatewayProc, create_api_key, http_server, ok, py_client, response_body, sallyport_bin,
+};
 use serde_json::{Value, json};
 
 fn auth_yaml(port: u16, dir: &Path) -> String {
@@ -21,25 +23,6 @@ fn auth_yaml(port: u16, dir: &Path) -> String {
         keys = dir.join("keys.json").display(),
         secret = dir.join("hmac.secret").display(),
     )
-}
-
-fn create_key(config: &Path, name: &str) -> String {
-    create_key_with_role(config, name, "mcp_operator")
-}
-
-fn create_key_with_role(config: &Path, name: &str, role: &str) -> String {
-    let out = Command::new(sallyport_bin())
-        .args(["keys", "create", "-c"])
-        .arg(config)
-        .args(["--name", name, "--role", role])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 async fn initialize(url: &str, key: &str) -> reqwest::Response {
@@ -71,8 +54,8 @@ async fn api_keys_gate_the_endpoint_and_never_reach_upstreams() {
         },
         |config| {
             let mut k = keys.lock().unwrap();
-            k.push(create_key(config, "alice"));
-            k.push(create_key(config, "bob"));
+            k.push(create_api_key(config, "alice", "mcp_operator"));
+            k.push(create_api_key(config, "bob", "mcp_operator"));
         },
     )
     .await;
@@ -213,8 +196,8 @@ async fn roles_decide_which_tools_a_caller_sees_and_calls() {
         },
         |config| {
             let mut k = keys.lock().unwrap();
-            k.push(create_key_with_role(config, "viewer", "mcp_readonly"));
-            k.push(create_key_with_role(config, "builder", "mcp_operator"));
+            k.push(create_api_key(config, "viewer", "mcp_readonly"));
+            k.push(create_api_key(config, "builder", "mcp_operator"));
         },
     )
     .await;

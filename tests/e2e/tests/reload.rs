@@ -146,3 +146,55 @@ async fn policy_change_applies_to_a_live_session_and_a_bad_file_changes_nothing(
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn editing_a_cedar_file_the_config_names_reloads_the_policy() {
+    let url = sallyport_demo::spawn_http().await.unwrap();
+    let gw = GatewayProc::start_with(|_, dir| {
+        std::fs::write(dir.join("extra.cedar"), "// nothing forbidden yet\n").unwrap();
+        std::fs::write(dir.join("policy.yaml"), "cedar: { files: [extra.cedar] }\n").unwrap();
+        format!(
+            "servers:\n{}authz:\n  policy_files: [\"{}\", \"{}\"]\n",
+            http_server("notes", &url),
+            sallyport_e2e::repo_root()
+                .join("policies/default.yaml")
+                .display(),
+            dir.join("policy.yaml").display()
+        )
+    })
+    .await;
+    let mut session = RawSession::open(gw.mcp_url()).await;
+    assert!(
+        session
+            .tool_names()
+            .await
+            .contains(&"notes__echo".to_owned())
+    );
+
+    // Only the Cedar file changes, not the config: the gateway still picks it up.
+    let cedar = gw.config.with_file_name("extra.cedar");
+    std::fs::write(
+        &cedar,
+        "@id(\"no-echo\") forbid (principal, action, resource == Tool::\"notes/echo\");\n",
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while session
+        .tool_names()
+        .await
+        .contains(&"notes__echo".to_owned())
+    {
+        assert!(
+            Instant::now() < deadline,
+            "a Cedar file change did not reload the policy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let denied = session
+        .call(
+            "tools/call",
+            json!({"name":"notes__echo","arguments":{"text":"x"}}),
+        )
+        .await;
+    assert_eq!(denied["error"]["code"], -32602, "{denied}");
+}

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use super::config::{JwksSource, JwtAlgorithm, JwtConfig};
 use super::fetch::{FileJwks, HttpJwks, JwksFetcher, OidcDiscoveryJwks, http_client};
+use super::verified::VerifiedTokens;
 use super::{JwksError, JwtVerifier, KeySet, TokenHeader};
 use crate::error::{AuthError, BuildError};
 use crate::identity::Identity;
@@ -23,6 +24,7 @@ pub struct JwtAuthenticator {
     max_key_age: Duration,
     max_keys: usize,
     fetches: AtomicU64,
+    verified: VerifiedTokens,
 }
 
 #[derive(Default)]
@@ -95,6 +97,7 @@ impl JwtAuthenticator {
             max_key_age: Duration::from_secs(config.max_key_age_secs),
             max_keys: config.max_keys,
             fetches: AtomicU64::new(0),
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -121,9 +124,20 @@ impl JwtAuthenticator {
         }
     }
 
-    /// Verifies a token with the keys in the cache, never fetching.
+    /// Verifies a token with the keys in the cache, never fetching. A token verified before
+    /// with the same key set skips the signature check, but not expiry and revocation
+    /// (see `verified.rs`).
     pub fn verify_cached(&self, token: &str, now: SystemTime) -> Result<Identity, AuthError> {
-        self.verifier.verify(token, &self.key_set(), now)
+        let keys = self.key_set();
+        let digest = VerifiedTokens::digest(token);
+        let skew = self.verifier.clock_skew;
+        let revoked = |jti: &str| self.verifier.is_jti_revoked(jti);
+        if let Some(identity) = self.verified.get(&digest, &keys, now, skew, revoked) {
+            return Ok(identity);
+        }
+        let identity = self.verifier.verify(token, &keys, now)?;
+        self.verified.insert(digest, &keys, &identity, now);
+        Ok(identity)
     }
 
     /// Fetches the key set now, ignoring the rate bound (start-up warm-up, admin reload).

@@ -19,7 +19,19 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
     };
     println!("✓ {} is valid", path.display());
     if let Some(addr) = config.listen.http {
-        println!("  ✓ listen: http://{addr}/mcp");
+        let mtls = config.auth.as_ref().and_then(|a| a.mtls.as_ref());
+        match (&config.listen.tls, mtls) {
+            (None, _) => println!("  ✓ listen: http://{addr}/mcp"),
+            (Some(_), None) => println!("  ✓ listen: https://{addr}/mcp (TLS 1.3)"),
+            (Some(_), Some(m)) => println!(
+                "  ✓ listen: https://{addr}/mcp (TLS 1.3, client certificates {})",
+                if m.require_client_cert {
+                    "required"
+                } else {
+                    "optional"
+                }
+            ),
+        }
     }
     for s in &config.servers {
         let t = match s.transport() {

@@ -35,5 +35,5 @@ pub(crate) async fn run(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     println!();
     println!("  Try it with the official Python SDK (see README, \"Walkthrough\").");
     println!("  Stop with Ctrl-C.");
-    super::serve_http(running, listen).await
+    super::serve_http(running, listen, None).await
 }

@@ -272,3 +272,25 @@ fn hooks_set_gauges_and_turn_audit_totals_into_increments() {
         Some(1.0)
     );
 }
+
+#[test]
+fn successful_authentications_are_counted_by_the_method_used() {
+    let (metrics, mut observer) = setup();
+    for method in ["api_key", "jwt", "jwt", "mtls"] {
+        observer.observe(&DecisionRecord {
+            principal: "alice".into(),
+            auth_method: method,
+            ..record()
+        });
+    }
+    let count = |method: &str| {
+        sample(
+            &metrics,
+            &format!("mcp_auth_attempts_total{{method=\"{method}\",status=\"success\"}}"),
+        )
+    };
+    assert_eq!(count("jwt"), Some(2.0));
+    assert_eq!(count("api_key"), Some(1.0));
+    assert_eq!(count("mtls"), Some(1.0));
+    assert_eq!(count("unknown"), None);
+}

@@ -25,6 +25,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sallyport_mcp::version::Era;
+use sallyport_pipeline::{Denial, DenyCode, Principal};
 use serde_json::json;
 
 use crate::gateway::Gateway;
@@ -74,20 +75,57 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .merge(mcp_routes)
 }
 
-/// Host and Origin checks before anything else reads the request.
+/// Host and Origin checks before anything else reads the request, and the blocks the
+/// response orchestrator placed (`security_events`): a blocked address is refused before
+/// Host/Origin and authentication, a blocked principal right after authentication.
 async fn guard_edge(State(gw): State<Arc<Gateway>>, mut req: Request, next: Next) -> Response {
     let core = gw.core();
-    if let Err(denial) = edge::check_host_and_origin(&core.edge, req.headers()) {
+    if let Some(ip) = network::client_ip(&req)
+        && gw.security().is_blocked_ip(ip)
+    {
+        let denial = Denial::client(
+            DenyCode::IpBlocked,
+            "Your address is blocked after repeated security events",
+        )
+        .with_detail(format!("security_events: address {ip} is blocked"));
+        return edge::refuse_from(&core, &denial, Some(ip));
+    }
+    let authority = req.uri().authority().map(|a| a.as_str());
+    if let Err(denial) = edge::check_host_and_origin(&core.edge, req.headers(), authority) {
         return edge::refuse(&core, &denial, Era::Legacy, None, None);
     }
     let presented = authn::Presented::from_request(&req);
     match authn::authenticate(&core, &presented).await {
-        Ok(principal) => {
+        Ok(mut principal) => {
+            let security = gw.security();
+            let tenant = principal.tenant.as_deref();
+            if security.is_blocked_principal(&principal.id, tenant) {
+                return refuse_blocked_principal(&core, &principal);
+            }
+            let violations = security.recent_violations(&principal.id, tenant);
+            if violations > 0
+                && let Some(details) = principal.details.as_mut()
+            {
+                Arc::make_mut(details).recent_violations = violations;
+            }
             req.extensions_mut().insert(principal);
             next.run(req).await
         }
         Err(refusal) => refusal,
     }
+}
+
+/// 403 `principal_blocked`, recorded with the principal it refuses.
+fn refuse_blocked_principal(core: &crate::gateway::Core, principal: &Principal) -> Response {
+    let denial = Denial::client(
+        DenyCode::PrincipalBlocked,
+        "This identity is blocked after a security event; ask the operator to lift the block",
+    )
+    .with_detail(format!(
+        "security_events: principal {} is blocked",
+        principal.id
+    ));
+    edge::refuse_as(core, &denial, Era::Legacy, None, None, principal)
 }
 
 async fn resource_metadata(State(gw): State<Arc<Gateway>>, uri: axum::http::Uri) -> Response {

@@ -2,17 +2,16 @@
 //! checked and the caller's principal is attached to the request. Failures are answered here
 //! (401 with a `WWW-Authenticate` challenge, or 403) and never reach the message pipeline.
 
-use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use axum::extract::{ConnectInfo, Request};
+use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sallyport_identity::AuthRequest;
-use sallyport_mcp::version::Era;
-use sallyport_pipeline::{Denial, DenyCode, Principal};
+use sallyport_pipeline::{Denial, DenyCode, Principal, PrincipalDetails};
 
 use super::edge;
+use super::stream::StepUpChallenge;
 use crate::gateway::Core;
 
 /// The DER of a verified client certificate, set by a TLS listener.
@@ -39,10 +38,7 @@ impl Presented {
         Self {
             authorization: text(header::AUTHORIZATION.as_str()),
             x_api_key: text("x-api-key"),
-            source_ip: req
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip()),
+            source_ip: super::network::client_ip(req),
             cert: req.extensions().get::<PeerCertificate>().cloned(),
         }
     }
@@ -54,7 +50,15 @@ pub(crate) async fn authenticate(
     presented: &Presented,
 ) -> Result<Principal, Response> {
     let Some(auth) = core.auth.as_ref() else {
-        return Ok(Principal::local());
+        // No authentication on this (loopback) listener: the local operator, with the
+        // client address for authorization and audit.
+        return Ok(Principal {
+            details: Some(std::sync::Arc::new(PrincipalDetails {
+                source_ip: presented.source_ip,
+                ..PrincipalDetails::default()
+            })),
+            ..Principal::local()
+        });
     };
     let request = AuthRequest {
         authorization: presented.authorization.as_deref(),
@@ -73,7 +77,7 @@ pub(crate) async fn authenticate(
                 DenyCode::AuthForbidden
             };
             let denial = Denial::client(code, error.to_string()).with_detail(error.reason());
-            let mut resp = edge::refuse(core, &denial, Era::Legacy, None, None);
+            let mut resp = edge::refuse_from(core, &denial, presented.source_ip);
             *resp.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::UNAUTHORIZED);
             if let Some(challenge) = auth
                 .www_authenticate(&error)
@@ -98,4 +102,24 @@ pub(crate) fn protected_resource_metadata(core: &Core, path: &str) -> Response {
         Some(m) if m.well_known_paths().iter().any(|p| p == path) => axum::Json(m).into_response(),
         _ => StatusCode::NOT_FOUND.into_response(),
     }
+}
+
+/// Adds the `WWW-Authenticate: Bearer error="insufficient_scope", …` challenge to a step-up
+/// answer (marked by the reply builder); other responses pass unchanged.
+pub(crate) fn with_step_up_challenge(core: &Core, mut resp: Response) -> Response {
+    let Some(step_up) = resp.extensions_mut().remove::<StepUpChallenge>() else {
+        return resp;
+    };
+    let value = match core.auth.as_ref() {
+        Some(auth) => auth.step_up_challenge(step_up.scope.as_deref(), &step_up.description),
+        None => sallyport_identity::oauth::www_authenticate_step_up(
+            step_up.scope.as_deref(),
+            None,
+            Some(&step_up.description),
+        ),
+    };
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        resp.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+    }
+    resp
 }

@@ -1,11 +1,16 @@
 //! Checks every HTTP request passes before any JSON is read: Host and Origin (DNS
 //! rebinding), and the one table mapping edge refusals to HTTP answers.
 
+use std::net::IpAddr;
+use std::sync::Arc;
+
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use sallyport_mcp::version::Era;
 use sallyport_mcp::{Message, RequestId};
-use sallyport_pipeline::{Denial, DenyCode, Direction, Exchange, Principal};
+use sallyport_pipeline::{
+    Denial, DenyCode, Direction, Exchange, Principal, PrincipalDetails, PrincipalKind,
+};
 
 use crate::gateway::{Core, EdgeSettings};
 
@@ -13,13 +18,18 @@ use crate::gateway::{Core, EdgeSettings};
 const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "[::1]", "::1"];
 
 /// Refuses requests whose `Host` or `Origin` is not allowed (403, per the spec).
+///
+/// HTTP/2 requests carry the host in the `:authority` pseudo-header (`authority`), which
+/// is used when there is no `Host` header.
 pub(crate) fn check_host_and_origin(
     edge: &EdgeSettings,
     headers: &HeaderMap,
+    authority: Option<&str>,
 ) -> Result<(), Denial> {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
+        .or(authority)
         .unwrap_or_default();
     if !host_allowed(edge, host) {
         return Err(Denial::client(
@@ -95,9 +105,35 @@ pub(crate) fn refuse(
     id: Option<RequestId>,
     method: Option<&str>,
 ) -> Response {
+    refuse_as(core, denial, era, id, method, &Principal::local())
+}
+
+/// Refuses a request that could not be authenticated, recording the client's address (so
+/// failures can be counted per address: brute force, bad certificates, blocklists).
+pub(crate) fn refuse_from(core: &Core, denial: &Denial, client: Option<IpAddr>) -> Response {
+    let principal = Principal {
+        id: "unauthenticated".into(),
+        kind: PrincipalKind::Anonymous,
+        details: Some(Arc::new(PrincipalDetails {
+            source_ip: client,
+            ..PrincipalDetails::default()
+        })),
+        ..Principal::local()
+    };
+    refuse_as(core, denial, Era::Legacy, None, None, &principal)
+}
+
+/// Refuses a request on behalf of `principal`, recording the denial with it.
+pub(crate) fn refuse_as(
+    core: &Core,
+    denial: &Denial,
+    era: Era,
+    id: Option<RequestId>,
+    method: Option<&str>,
+    principal: &Principal,
+) -> Response {
     let placeholder = Message::notification(method.unwrap_or(""), None);
-    let principal = Principal::local();
-    let mut ex = Exchange::new(Direction::ClientToServer, &placeholder, &principal, era);
+    let mut ex = Exchange::new(Direction::ClientToServer, &placeholder, principal, era);
     ex.method = method;
     core.relay.record_denial(&ex, "edge", denial);
     let status = StatusCode::from_u16(denial.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);

@@ -28,14 +28,24 @@ pub(crate) async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let resp = post_message(&gw, principal, &headers, &body).await;
+    super::authn::with_step_up_challenge(&gw.core(), resp)
+}
+
+async fn post_message(
+    gw: &Arc<Gateway>,
+    principal: Principal,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Response {
     let core = gw.core();
-    let version_header = header(&headers, h::MCP_PROTOCOL_VERSION);
+    let version_header = header(headers, h::MCP_PROTOCOL_VERSION);
     let era_hint = if version_header == Some(version::MODERN) {
         Era::Modern
     } else {
         Era::Legacy
     };
-    if !is_json(&headers) {
+    if !is_json(headers) {
         let d = Denial::client(
             DenyCode::InvalidMessage,
             "Content-Type must be application/json",
@@ -45,7 +55,7 @@ pub(crate) async fn post(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
         );
     }
-    let parsed = match parse_body(&body, &core.limits) {
+    let parsed = match parse_body(body, &core.limits) {
         Ok(b) => b,
         Err(e) => {
             let code = match e {
@@ -64,10 +74,10 @@ pub(crate) async fn post(
         }
     };
     let accepts_sse =
-        header(&headers, header::ACCEPT.as_str()).is_some_and(|a| a.contains("text/event-stream"));
-    if let Some(sid) = header(&headers, h::MCP_SESSION_ID) {
+        header(headers, header::ACCEPT.as_str()).is_some_and(|a| a.contains("text/event-stream"));
+    if let Some(sid) = header(headers, h::MCP_SESSION_ID) {
         return post_legacy(
-            &gw,
+            gw,
             &core,
             sid,
             version_header,
@@ -79,10 +89,10 @@ pub(crate) async fn post(
     }
     match parsed {
         Body::Single(msg) if is_modern(version_header, &msg) => {
-            post_modern(&gw, &core, &headers, msg, principal).await
+            post_modern(gw, &core, headers, msg, principal).await
         }
         Body::Single(msg) if msg.method() == Some("initialize") => {
-            initialize(gw, &core, msg, principal).await
+            initialize(gw.clone(), &core, msg, principal).await
         }
         Body::Batch(_) if version_header == Some(version::MODERN) => {
             let d = Denial::client(

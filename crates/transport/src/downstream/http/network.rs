@@ -18,7 +18,6 @@ use axum::middleware::Next;
 use axum::response::Response;
 use bytes::Bytes;
 use hyper::body::{Frame, SizeHint};
-use sallyport_mcp::version::Era;
 use sallyport_network::{Admission, ClientAddr, Refusal, RefusalReason, RequestMeta};
 use sallyport_pipeline::{Denial, DenyCode};
 use tokio::time::{Instant, Sleep};
@@ -30,6 +29,19 @@ use crate::gateway::{Core, Gateway};
 /// the address a trusted proxy forwarded), for later stages and audit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub ClientAddr);
+
+/// The client address of `req`: the one the network layer resolved (trusted proxies), else
+/// the TCP peer.
+pub(super) fn client_ip(req: &Request) -> Option<std::net::IpAddr> {
+    req.extensions()
+        .get::<ClientIp>()
+        .map(|c| c.0.ip)
+        .or_else(|| {
+            req.extensions()
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip())
+        })
+}
 
 /// Admits or refuses one request before anything else reads it.
 pub(super) async fn admit(
@@ -95,7 +107,7 @@ fn denial(refusal: &Refusal) -> Denial {
 }
 
 fn refuse(core: &Core, refusal: &Refusal) -> Response {
-    let mut resp = edge::refuse(core, &denial(refusal), Era::Legacy, None, None);
+    let mut resp = edge::refuse_from(core, &denial(refusal), Some(refusal.client.ip));
     // The network layer's own table decides the status (it has finer reasons than codes).
     *resp.status_mut() = refusal.status;
     if let Some(secs) = refusal.retry_after_secs() {
@@ -107,7 +119,7 @@ fn refuse(core: &Core, refusal: &Refusal) -> Response {
 
 /// Records a connection refused at accept (it gets no HTTP answer: it is closed).
 pub(super) fn record_connection_refusal(core: &Core, refusal: &Refusal) {
-    let _ = edge::refuse(core, &denial(refusal), Era::Legacy, None, None);
+    let _ = edge::refuse_from(core, &denial(refusal), Some(refusal.client.ip));
 }
 
 /// A request body that fails once its whole read takes longer than the body timeout.

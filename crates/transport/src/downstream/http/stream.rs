@@ -29,6 +29,17 @@ pub(crate) fn reply(
         // The request was cancelled or the session closed before any answer.
         return StatusCode::ACCEPTED.into_response();
     };
+    if first.is_response() && is_step_up(&first) {
+        // A challenge the client's HTTP layer must see: 403, never inside a 200 stream.
+        let mut resp = json_response(StatusCode::FORBIDDEN, &first);
+        resp.extensions_mut().insert(StepUpChallenge {
+            scope: error_field(&first, "/data/scope").map(str::to_owned),
+            description: error_field(&first, "/message")
+                .unwrap_or_default()
+                .to_owned(),
+        });
+        return resp;
+    }
     if first.is_response() && !always_sse {
         return json_response(status_for(&first, era), &first);
     }
@@ -73,6 +84,24 @@ pub(crate) fn reply(
         },
     );
     sse_response(Body::from_stream(stream))
+}
+
+/// Marks a 403 step-up answer; the handler adds the `WWW-Authenticate` challenge, which
+/// needs the listener's resource metadata.
+#[derive(Debug, Clone)]
+pub(crate) struct StepUpChallenge {
+    /// Scope to ask for, when the policy names one.
+    pub(crate) scope: Option<String>,
+    /// The refusal's message, repeated as `error_description`.
+    pub(crate) description: String,
+}
+
+fn error_field<'a>(msg: &'a Message, pointer: &str) -> Option<&'a str> {
+    msg.error_value()?.pointer(pointer)?.as_str()
+}
+
+fn is_step_up(msg: &Message) -> bool {
+    msg.error_code() == Some(i64::from(error_code::STEP_UP_REQUIRED))
 }
 
 /// The reconnection delay suggested to clients, in milliseconds.

@@ -9,6 +9,7 @@ use sallyport_pipeline::{Denial, Direction, Principal};
 
 use super::{ClientSink, Session, Ticket, relay_replies, send, upstream_error};
 use crate::lock;
+use crate::upstream::{LinkError, ReplyStream};
 use crate::traffic::{PendingOutcome, TrackedStream};
 
 /// One routed request on its way to an upstream.
@@ -32,18 +33,10 @@ impl Call<'_> {
         deadline: Option<std::time::Duration>,
         pending: &PendingOutcome,
     ) {
-        let failed = CallOutcome::Failed(CallFailure::Transport);
-        let link = match s.slots[self.idx].link(&s.gw, &s.hello, &s.events_tx).await {
-            Ok(l) => l,
-            Err(e) => {
-                pending.finish(failed);
-                return send(self.reply, upstream_error(self.client_msg, &e.to_string())).await;
-            }
-        };
-        let stream = match link.call(upstream_msg).await {
+        let stream = match self.start(s, upstream_msg).await {
             Ok(st) => st,
             Err(e) => {
-                pending.finish(failed);
+                pending.finish(CallOutcome::Failed(CallFailure::Transport));
                 return send(self.reply, upstream_error(self.client_msg, &e.to_string())).await;
             }
         };
@@ -69,6 +62,21 @@ impl Call<'_> {
             &self.ticket.cancel,
         )
         .await;
+    }
+
+    /// Sends the request on the slot's link. A link that died before the request left
+    /// (a server that exited while idle, not yet noticed) is replaced once and the request
+    /// sent again: it never reached the dead process, so resending cannot repeat it.
+    async fn start(&self, s: &Arc<Session>, upstream_msg: Message) -> Result<ReplyStream, LinkError> {
+        let slot = &s.slots[self.idx];
+        let link = slot.link(&s.gw, &s.hello, &s.events_tx).await?;
+        match link.call(upstream_msg.clone()).await {
+            Err(LinkError::Closed { .. }) => {
+                let link = slot.link(&s.gw, &s.hello, &s.events_tx).await?;
+                link.call(upstream_msg).await
+            }
+            other => other,
+        }
     }
 
     /// Records a refusal decided on the request path (naming server and tool) and answers.

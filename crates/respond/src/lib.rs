@@ -1,0 +1,39 @@
+//! Security events and the blocking part of the response orchestrator.
+//!
+//! Decision records become [`SecurityEvent`]s ([`classify`]); a [`Responder`] counts them
+//! per event kind and key in bounded sliding windows and, when a kind's threshold is
+//! reached, performs its action: log, alert, or block a principal or an address in the
+//! shared [`SecurityState`], which the HTTP edge reads on every request. The event types,
+//! their defaults and the mapping are in `docs/security-events.md`.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Instant;
+//!
+//! use sallyport_respond::{EventRulesConfig, Responder, SecurityEvent, SecurityEventKind, SecurityState};
+//!
+//! let rules = EventRulesConfig::default().build();
+//! let state = Arc::new(SecurityState::default());
+//! let mut responder = Responder::new(rules, state.clone());
+//! let mut event = SecurityEvent::new(SecurityEventKind::SuspiciousPattern, "alice");
+//! event.reason = Some("path.traversal at /path".into());
+//! // `suspicious_pattern` blocks the principal at the first event (seed defaults).
+//! let action = responder.handle(&event, Instant::now());
+//! assert!(action.is_some());
+//! assert!(state.is_blocked_principal("alice", None));
+//! ```
+#![deny(missing_docs)]
+
+mod config;
+mod event;
+mod responder;
+mod state;
+mod violations;
+mod window;
+
+pub use config::{EventRule, EventRuleConfig, EventRules, EventRulesConfig, ResponseAction};
+pub use event::{SecurityEvent, SecurityEventKind, Severity, classify};
+pub use responder::{ActionRecord, Responder};
+pub use state::{BlockEntry, BlockTarget, SecurityState};
+pub use violations::{MAX_PRINCIPALS, VIOLATION_WINDOW};
+pub use window::{ThresholdKey, Windows};
