@@ -68,6 +68,12 @@ pub struct Config {
     /// at the next restart.
     #[serde(default)]
     pub security_events: Option<sallyport_respond::EventRulesConfig>,
+    /// Human approval of held calls (a detector's `require_approval`, a step-up with
+    /// `on_unmet: hold`): the call waits up to `wait_secs` for an operator's decision in
+    /// `sallyport approvals`; an approval admits that exact call once (docs/approvals.md).
+    /// Absent: a held call is refused at once. Changes take effect at the next restart.
+    #[serde(default)]
+    pub approvals: Option<sallyport_approvals::ApprovalsConfig>,
 }
 
 /// Where the authorization policy comes from.

@@ -85,7 +85,7 @@ impl Chain {
                 .check(&view)
                 .unwrap_or_else(|e| failed(guard.as_ref(), e.reason));
             let duration_ns = elapsed_ns(t);
-            let (outcome, reason) = describe(&verdict);
+            let (outcome, reason) = describe(&verdict, exchange.approval);
             records.push(GuardRecord {
                 guard: guard.name(),
                 outcome,
@@ -96,6 +96,7 @@ impl Chain {
                 Verdict::Allow => {}
                 Verdict::Rewrite { message, .. } => current = Cow::Owned(message),
                 Verdict::Deny(d) => return finish(Decision::Deny(d), records, start),
+                Verdict::Hold(_) if exchange.approval.is_some() => {}
                 Verdict::Hold(h) => return finish(Decision::Hold(h), records, start),
             }
         }
@@ -120,8 +121,19 @@ fn failed(guard: &dyn Guard, reason: String) -> Verdict {
     }
 }
 
-fn describe(verdict: &Verdict) -> (Outcome, Option<String>) {
+/// The outcome and reason a guard's verdict is recorded with. A hold on a call an operator
+/// approved is recorded as an allow that names the approval: the approval was bound to this
+/// exact call, so the hold has been answered. Denials stay denials.
+fn describe(verdict: &Verdict, approval: Option<&str>) -> (Outcome, Option<String>) {
     match verdict {
+        Verdict::Hold(h) if approval.is_some() => (
+            Outcome::Allow,
+            Some(format!(
+                "{} (approved: {})",
+                h.reason,
+                approval.unwrap_or_default()
+            )),
+        ),
         Verdict::Allow => (Outcome::Allow, None),
         Verdict::Rewrite { reason, .. } => (Outcome::Rewrite, Some(reason.clone())),
         Verdict::Deny(d) => (
@@ -142,4 +154,62 @@ fn finish(decision: Decision, guards: Vec<GuardRecord>, start: Instant) -> Chain
 
 fn elapsed_ns(t: Instant) -> u64 {
     u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use sallyport_mcp::{RequestId, version::Era};
+
+    use super::*;
+    use crate::{Direction, GuardError, Principal};
+
+    /// Holds every message.
+    #[derive(Debug)]
+    struct HoldAll;
+    impl Guard for HoldAll {
+        fn name(&self) -> &'static str {
+            "hold_all"
+        }
+        fn check(&self, _: &Exchange<'_>) -> Result<Verdict, GuardError> {
+            Ok(Verdict::Hold(Hold {
+                reason: "needs a human".into(),
+            }))
+        }
+    }
+
+    /// Denies every message.
+    #[derive(Debug)]
+    struct DenyAll;
+    impl Guard for DenyAll {
+        fn name(&self) -> &'static str {
+            "deny_all"
+        }
+        fn check(&self, _: &Exchange<'_>) -> Result<Verdict, GuardError> {
+            Ok(Verdict::Deny(Denial::client(DenyCode::AuthForbidden, "no")))
+        }
+    }
+
+    #[test]
+    fn an_approval_answers_a_hold_but_later_guards_still_run() {
+        let msg = Message::request(RequestId::Number(1), "tools/call", None);
+        let principal = Principal::local();
+        let mut ex = Exchange::new(Direction::ClientToServer, &msg, &principal, Era::Legacy);
+        let hold_only = Chain::new(vec![Box::new(HoldAll)]);
+        assert!(matches!(hold_only.run(&ex).decision, Decision::Hold(_)));
+        ex.approval = Some("a1b2c3");
+        let out = hold_only.run(&ex);
+        assert_eq!(out.decision, Decision::Allow);
+        assert_eq!(out.guards[0].outcome, Outcome::Allow);
+        assert_eq!(
+            out.guards[0].reason.as_deref(),
+            Some("needs a human (approved: a1b2c3)")
+        );
+        // The approval answers holds only: a guard after the hold still denies.
+        let hold_then_deny = Chain::new(vec![Box::new(HoldAll), Box::new(DenyAll)]);
+        assert!(matches!(
+            hold_then_deny.run(&ex).decision,
+            Decision::Deny(_)
+        ));
+    }
 }

@@ -102,6 +102,12 @@ pub enum DenyCode {
     /// The authenticated principal is blocked by the response orchestrator after a security
     /// event (`security_events`); refused right after authentication.
     PrincipalBlocked,
+    /// The call is held for a human approval that has not been given yet (it waited
+    /// `approvals.wait_secs`): retry the same call once an operator approves it.
+    /// `error.data` is `{approval_id, status, expires_ms}`.
+    ApprovalPending,
+    /// An operator denied the held call (or its request expired undecided).
+    ApprovalDenied,
 }
 
 impl DenyCode {
@@ -140,6 +146,8 @@ impl DenyCode {
             Self::InvalidCertificate => "invalid_certificate",
             Self::IpBlocked => "ip_blocked",
             Self::PrincipalBlocked => "principal_blocked",
+            Self::ApprovalPending => "approval_pending",
+            Self::ApprovalDenied => "approval_denied",
         }
     }
 
@@ -187,6 +195,10 @@ impl DenyCode {
             // Implementation-defined: blocked by the response orchestrator until the block
             // ends or an operator lifts it; retrying does not help.
             Self::IpBlocked | Self::PrincipalBlocked => -32019,
+            // Implementation-defined: held for a human approval; retry the same call once
+            // it is approved, or give up when it is denied.
+            Self::ApprovalPending => -32004,
+            Self::ApprovalDenied => -32005,
         }
     }
 
@@ -224,6 +236,8 @@ impl DenyCode {
             Self::InvalidCertificate => 401,
             // Answered at the edge, before any body is read.
             Self::IpBlocked | Self::PrincipalBlocked => 403,
+            // Decided after parsing, like a quarantined tool.
+            Self::ApprovalPending | Self::ApprovalDenied => 200,
         }
     }
 }

@@ -35,6 +35,9 @@ pub struct Exchange<'a> {
     pub era: Era,
     /// The downstream session, for legacy sessions.
     pub session_id: Option<&'a str>,
+    /// The operator approval that admits this exact call (its id), once an approval for
+    /// the call's binding has been spent on it. A guard's hold is then recorded and passed.
+    pub approval: Option<&'a str>,
 }
 
 impl<'a> Exchange<'a> {
@@ -54,6 +57,7 @@ impl<'a> Exchange<'a> {
             principal,
             era,
             session_id: None,
+            approval: None,
         }
     }
 }

@@ -85,6 +85,8 @@ pub(crate) enum Command {
     Scan(crate::commands::scan::ScanArgs),
     /// List and approve pinned tool definitions (`detect.pinning`).
     Pins(crate::commands::pins::PinsArgs),
+    /// Decide on calls held for human approval: list, approve, deny.
+    Approvals(crate::commands::approvals::ApprovalsArgs),
     /// Evaluate described requests against the authorization policy offline (`test`), or
     /// compile it and report errors (`validate`).
     Policy(crate::commands::policy::PolicyArgs),

@@ -1,5 +1,6 @@
 //! The subcommands.
 
+pub(crate) mod approvals;
 mod audit;
 mod check;
 mod demo;
@@ -50,6 +51,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::Scan(args) => scan::run(&args),
         Command::Pins(args) => pins::run(&args),
+        Command::Approvals(args) => approvals::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Audit { action } => tokio_runtime()?.block_on(audit::run(action)),
         Command::DemoServer => {

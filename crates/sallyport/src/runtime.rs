@@ -46,6 +46,7 @@ pub(crate) struct Running {
     pub(crate) audit: Option<AuditTrail>,
     audit_config: Option<sallyport_audit::AuditConfig>,
     security_events: Option<sallyport_respond::EventRulesConfig>,
+    approvals: Option<sallyport_approvals::ApprovalsConfig>,
 }
 
 impl Running {
@@ -65,6 +66,15 @@ impl Running {
         if let Some(rules) = &config.security_events {
             crate::respond::spawn(rules, &gateway, bus.subscribe());
         }
+        if let Some(approvals) = &config.approvals {
+            let opened = sallyport_transport::approvals::Approvals::open(approvals)
+                .context("opening the approval store (approvals.store)")?;
+            tracing::info!(
+                wait_secs = approvals.wait_secs,
+                "Held calls wait for approval."
+            );
+            gateway.set_approvals(Arc::new(opened));
+        }
         Ok(Self {
             gateway,
             bus,
@@ -72,6 +82,7 @@ impl Running {
             audit,
             audit_config: config.audit.clone(),
             security_events: config.security_events.clone(),
+            approvals: config.approvals.clone(),
         })
     }
 
@@ -92,6 +103,9 @@ impl Running {
             tracing::warn!(
                 "The security_events section changed; it takes effect at the next restart."
             );
+        }
+        if config.approvals != self.approvals {
+            tracing::warn!("The approvals section changed; it takes effect at the next restart.");
         }
         self.gateway.reload(core);
         Ok(())

@@ -243,7 +243,9 @@ pub fn core_after(
         .map(Arc::new);
     let previous_engine = previous.and_then(|p| p.authz_engine.as_ref());
     let (chain, authz_engine) = guard_chain_after(config, previous_engine)?;
+    let policy_version = crate::approvals::policy_version(config);
     Ok(Core {
+        policy_version,
         federation,
         relay: Relay::new(chain, sink),
         authz_engine,

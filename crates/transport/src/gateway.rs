@@ -37,6 +37,9 @@ pub struct Core {
     pub health_check: Option<crate::health::HealthCheckSettings>,
     /// The authorization engine, when `authz` is configured; a reload's engine succeeds it.
     pub authz_engine: Option<Arc<sallyport_policy::Engine>>,
+    /// A digest of everything that decides holds (the `authz` and `detect` sections and the
+    /// policy files named): an approval given under one version covers no call under another.
+    pub policy_version: String,
 }
 
 /// Settings of the downstream edges.
@@ -68,6 +71,8 @@ pub struct Gateway {
     health: crate::health::HealthBoard,
     /// Blocked principals and addresses (the response orchestrator writes, the edge reads).
     security: Arc<sallyport_respond::SecurityState>,
+    /// Where held calls wait for an operator; set once at start (`approvals:`).
+    approvals: std::sync::OnceLock<Arc<crate::approvals::Approvals>>,
 }
 
 impl Gateway {
@@ -89,6 +94,7 @@ impl Gateway {
             started: Instant::now(),
             health: crate::health::HealthBoard::default(),
             security: Arc::default(),
+            approvals: std::sync::OnceLock::new(),
         });
         // Health checks and reputation reloads; the task ends with the gateway.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
@@ -100,6 +106,17 @@ impl Gateway {
     /// Blocked principals and addresses: outlives reloads; the HTTP edge refuses them.
     pub fn security(&self) -> &Arc<sallyport_respond::SecurityState> {
         &self.security
+    }
+
+    /// Lets held calls wait for operators' decisions in `approvals`. Without it a held call
+    /// is refused at once. Set once; a second call changes nothing and returns false.
+    pub fn set_approvals(&self, approvals: Arc<crate::approvals::Approvals>) -> bool {
+        self.approvals.set(approvals).is_ok()
+    }
+
+    /// The approvals held calls wait in, when set.
+    pub fn approvals(&self) -> Option<&Arc<crate::approvals::Approvals>> {
+        self.approvals.get()
     }
 
     /// The last upstream health checks.

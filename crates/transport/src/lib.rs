@@ -2,6 +2,7 @@
 //! connectors, sessions, federation of many upstreams behind one endpoint, and the relay that
 //! runs the guard chain on every message in both directions.
 
+pub mod approvals;
 pub mod audit;
 pub mod build;
 pub mod bus;

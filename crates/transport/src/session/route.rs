@@ -9,11 +9,13 @@ use sallyport_pipeline::{Decision, Denial, DenyCode, Direction, Principal};
 use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
+use self::approval::Settlement;
 use self::call::Call;
 use super::{ClientSink, Session, lists};
 use crate::traffic::PendingOutcome;
 use crate::upstream::ReplyStream;
 
+mod approval;
 mod call;
 
 /// One request's place in the session's in-flight table: the key it is filed under and the
@@ -218,10 +220,30 @@ async fn forward(
 ) {
     let server = s.slots[idx].spec.name.clone();
     let method = client_msg.method().map(str::to_owned);
+    let approval_id: String;
     let mut ex = s.exchange(Direction::ClientToServer, &upstream_msg, principal);
     ex.server = Some(&server);
     ex.tool = tool;
-    let upstream_msg = match s.inspect(&ex).await {
+    let mut decision = s.inspect(&ex).await;
+    if let Decision::Hold(h) = &decision {
+        match approval::settle(s, &ex, client_msg, h, ticket, reply).await {
+            // The approval answers the hold; the chain runs again, so every other guard
+            // still has its say, and the record names the approval.
+            Settlement::Approved(id) => {
+                approval_id = id;
+                ex.approval = Some(&approval_id);
+                decision = s.inspect(&ex).await;
+            }
+            Settlement::Refused(denial) => {
+                s.gw.core().relay.record_denial(&ex, "approval", &denial);
+                return send(reply, denial.to_error(client_msg.id())).await;
+            }
+            Settlement::Answer(m) => {
+                return send(reply, s.adapt_result(m, method.as_deref())).await;
+            }
+        }
+    }
+    let upstream_msg = match decision {
         Decision::Allow => upstream_msg,
         Decision::Rewrite(m) => m,
         Decision::Deny(d) if d.code == DenyCode::ToolNotAllowed => {

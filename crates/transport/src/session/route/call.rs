@@ -9,8 +9,8 @@ use sallyport_pipeline::{Denial, Direction, Principal};
 
 use super::{ClientSink, Session, Ticket, relay_replies, send, upstream_error};
 use crate::lock;
-use crate::upstream::{LinkError, ReplyStream};
 use crate::traffic::{PendingOutcome, TrackedStream};
+use crate::upstream::{LinkError, ReplyStream};
 
 /// One routed request on its way to an upstream.
 pub(super) struct Call<'a> {
@@ -67,7 +67,11 @@ impl Call<'_> {
     /// Sends the request on the slot's link. A link that died before the request left
     /// (a server that exited while idle, not yet noticed) is replaced once and the request
     /// sent again: it never reached the dead process, so resending cannot repeat it.
-    async fn start(&self, s: &Arc<Session>, upstream_msg: Message) -> Result<ReplyStream, LinkError> {
+    async fn start(
+        &self,
+        s: &Arc<Session>,
+        upstream_msg: Message,
+    ) -> Result<ReplyStream, LinkError> {
         let slot = &s.slots[self.idx];
         let link = slot.link(&s.gw, &s.hello, &s.events_tx).await?;
         match link.call(upstream_msg.clone()).await {
