@@ -74,6 +74,24 @@ pub struct Config {
     /// Absent: a held call is refused at once. Changes take effect at the next restart.
     #[serde(default)]
     pub approvals: Option<sallyport_approvals::ApprovalsConfig>,
+    /// Correlation rules over the security event stream (threshold, sequence, distinct
+    /// count, absence), with the shipped rules for brute force, credential stuffing, tool
+    /// scanning, privilege escalation, exfiltration chains and repeated detector hits; a
+    /// rule that fires performs its actions (alert, block, raise risk, require approval,
+    /// end sessions) at once (docs/correlation.md). Absent: no correlation. Changes take
+    /// effect at the next restart.
+    #[serde(default)]
+    pub correlation: Option<sallyport_correlate::CorrelationConfig>,
+    /// Where alerts go: signed generic webhooks, Slack, PagerDuty (docs/notifications.md).
+    /// Only alerts of correlation rules with an `alert` action are sent. Changes take effect
+    /// at the next restart.
+    #[serde(default)]
+    pub notifications: Option<sallyport_notify::NotifyConfig>,
+    /// Incidents: alerts of correlation rules grouped per principal or address, moved from
+    /// open to acknowledged to resolved with `sallyport incidents` (docs/correlation.md).
+    /// Absent: alerts are logged, audited and notified, but not grouped.
+    #[serde(default)]
+    pub incidents: Option<sallyport_incidents::IncidentsConfig>,
 }
 
 /// Where the authorization policy comes from.

@@ -47,6 +47,11 @@ pub(crate) fn check(config: &Config) -> Vec<Issue> {
     check_federation(&config.federation, &mut issues);
     check_limits(&config.limits, &mut issues);
     check_tls(config, &mut issues);
+    if let Some(incidents) = &config.incidents {
+        for (path, message) in incidents.problems() {
+            issues.push(path, message);
+        }
+    }
     if let Some(approvals) = &config.approvals {
         for (path, message) in approvals.problems() {
             issues.push(path, message);

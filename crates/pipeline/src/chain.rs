@@ -61,6 +61,11 @@ impl Chain {
         Self { guards }
     }
 
+    /// Adds `guard` at the end of the chain.
+    pub fn push(&mut self, guard: Box<dyn Guard>) {
+        self.guards.push(guard);
+    }
+
     /// Names of the guards, in order.
     pub fn names(&self) -> Vec<&'static str> {
         self.guards.iter().map(|g| g.name()).collect()

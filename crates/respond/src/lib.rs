@@ -1,4 +1,4 @@
-//! Security events and the blocking part of the response orchestrator.
+//! Security events, correlation responses and the response orchestrator's actions.
 //!
 //! Decision records become [`SecurityEvent`]s ([`classify`]); a [`Responder`] counts them
 //! per event kind and key in bounded sliding windows and, when a kind's threshold is
@@ -25,14 +25,21 @@
 #![deny(missing_docs)]
 
 mod config;
+mod correlation;
 mod event;
+mod guard;
+mod held;
+mod orchestrator;
 mod responder;
 mod state;
 mod violations;
 mod window;
 
 pub use config::{EventRule, EventRuleConfig, EventRules, EventRulesConfig, ResponseAction};
+pub use correlation::{correlation_event, correlation_kind, finding_labels};
 pub use event::{SecurityEvent, SecurityEventKind, Severity, classify};
+pub use guard::ApprovalHoldGuard;
+pub use orchestrator::{ActionOutcome, Orchestrator, Response, unsupported_actions};
 pub use responder::{ActionRecord, Responder};
 pub use state::{BlockEntry, BlockTarget, SecurityState};
 pub use violations::{MAX_PRINCIPALS, VIOLATION_WINDOW};

@@ -57,6 +57,11 @@ impl Responder {
         }
     }
 
+    /// How long its temporary blocks last (`block_duration_secs`).
+    pub fn block_duration(&self) -> Duration {
+        self.rules.block_duration
+    }
+
     /// The security state it writes.
     pub fn state(&self) -> &Arc<SecurityState> {
         &self.state

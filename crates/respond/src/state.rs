@@ -112,6 +112,7 @@ pub struct SecurityState {
     any: AtomicBool,
     max_blocks: AtomicUsize,
     violations: crate::violations::Violations,
+    held: crate::held::HeldPrincipals,
 }
 
 impl Default for SecurityState {
@@ -128,6 +129,7 @@ impl SecurityState {
             any: AtomicBool::new(false),
             max_blocks: AtomicUsize::new(max_blocks.max(1)),
             violations: crate::violations::Violations::default(),
+            held: crate::held::HeldPrincipals::default(),
         }
     }
 
@@ -135,6 +137,42 @@ impl SecurityState {
     /// score's reputation factor.
     pub fn record_violation(&self, id: &str, tenant: Option<&str>, now: Instant) {
         self.violations.record(id, tenant, now);
+    }
+
+    /// Raises principal `id`'s risk by `points`: every 10 points (rounded up) count as one
+    /// recent violation in the trust score's reputation factor.
+    pub fn raise_risk(&self, id: &str, tenant: Option<&str>, points: u32, now: Instant) {
+        for _ in 0..points.div_ceil(10).min(100) {
+            self.violations.record(id, tenant, now);
+        }
+    }
+
+    /// Holds principal `id`'s tool calls for human approval from `now` for `duration`
+    /// (`None`: until restart or release); `reason` names the rule.
+    pub fn require_approval(
+        &self,
+        id: &str,
+        tenant: Option<&str>,
+        duration: Option<Duration>,
+        reason: &str,
+        now: Instant,
+    ) {
+        self.held.hold(id, tenant, duration, reason, now);
+    }
+
+    /// Why principal `id`'s tool calls need approval at `now`, if they do.
+    pub fn approval_required(
+        &self,
+        id: &str,
+        tenant: Option<&str>,
+        now: Instant,
+    ) -> Option<String> {
+        self.held.reason(id, tenant, now)
+    }
+
+    /// Ends a `require_approval` hold; true if there was one.
+    pub fn release_approval_hold(&self, id: &str, tenant: Option<&str>) -> bool {
+        self.held.release(id, tenant)
     }
 
     /// Security events principal `id` (of `tenant`) caused in the last hour.

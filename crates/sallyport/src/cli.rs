@@ -87,6 +87,8 @@ pub(crate) enum Command {
     Pins(crate::commands::pins::PinsArgs),
     /// Decide on calls held for human approval: list, approve, deny.
     Approvals(crate::commands::approvals::ApprovalsArgs),
+    /// Alerts of correlation rules grouped per principal or address: list, show, ack, resolve.
+    Incidents(crate::commands::incidents::IncidentsArgs),
     /// Evaluate described requests against the authorization policy offline (`test`), or
     /// compile it and report errors (`validate`).
     Policy(crate::commands::policy::PolicyArgs),

@@ -4,6 +4,7 @@ pub(crate) mod approvals;
 mod audit;
 mod check;
 mod demo;
+pub(crate) mod incidents;
 mod keys;
 pub(crate) mod pins;
 pub(crate) mod policy;
@@ -52,6 +53,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scan(args) => scan::run(&args),
         Command::Pins(args) => pins::run(&args),
         Command::Approvals(args) => approvals::run(&args),
+        Command::Incidents(args) => incidents::run(&args),
         Command::Policy(args) => policy::run(&args),
         Command::Audit { action } => tokio_runtime()?.block_on(audit::run(action)),
         Command::DemoServer => {

@@ -47,6 +47,9 @@ pub(crate) struct Running {
     audit_config: Option<sallyport_audit::AuditConfig>,
     security_events: Option<sallyport_respond::EventRulesConfig>,
     approvals: Option<sallyport_approvals::ApprovalsConfig>,
+    correlation: Option<sallyport_correlate::CorrelationConfig>,
+    /// The state whose `require_approval` holds a guard reads, when correlation is on.
+    held_by: Option<Arc<sallyport_respond::SecurityState>>,
 }
 
 impl Running {
@@ -60,12 +63,20 @@ impl Running {
         let bus = DecisionBus::new(4096);
         let mut cursor_key = [0u8; 32];
         rand::rng().fill_bytes(&mut cursor_key);
-        let core = core(config, &bus, &cursor_key, audit.as_ref(), None)
-            .context("building the gateway")?;
-        let gateway = Gateway::new(core);
-        if let Some(rules) = &config.security_events {
-            crate::respond::spawn(rules, &gateway, bus.subscribe());
-        }
+        let plan = crate::respond::Plan::build(config)?;
+        let security = Arc::new(sallyport_respond::SecurityState::default());
+        let held_by = plan.holds_calls().then(|| security.clone());
+        let core = core(
+            config,
+            &bus,
+            &cursor_key,
+            audit.as_ref(),
+            None,
+            held_by.as_ref(),
+        )
+        .context("building the gateway")?;
+        let gateway = Gateway::with_security(core, security);
+        crate::respond::spawn(plan, &gateway, audit.clone(), bus.subscribe());
         if let Some(approvals) = &config.approvals {
             let opened = sallyport_transport::approvals::Approvals::open(approvals)
                 .context("opening the approval store (approvals.store)")?;
@@ -83,6 +94,8 @@ impl Running {
             audit_config: config.audit.clone(),
             security_events: config.security_events.clone(),
             approvals: config.approvals.clone(),
+            correlation: config.correlation.clone(),
+            held_by,
         })
     }
 
@@ -95,6 +108,7 @@ impl Running {
             &self.cursor_key,
             self.audit.as_ref(),
             Some(&current),
+            self.held_by.as_ref(),
         )?;
         if config.audit != self.audit_config {
             tracing::warn!("The audit section changed; it takes effect at the next restart.");
@@ -102,6 +116,11 @@ impl Running {
         if config.security_events != self.security_events {
             tracing::warn!(
                 "The security_events section changed; it takes effect at the next restart."
+            );
+        }
+        if config.correlation != self.correlation || config.notifications.is_some() {
+            tracing::info!(
+                "Correlation rules and notifications are read at start; a change takes effect at the next restart."
             );
         }
         if config.approvals != self.approvals {
@@ -128,8 +147,14 @@ fn core(
     cursor_key: &[u8],
     audit: Option<&AuditTrail>,
     previous: Option<&Core>,
+    held_by: Option<&Arc<sallyport_respond::SecurityState>>,
 ) -> anyhow::Result<Core> {
     let mut core = build::core_after(config, Arc::new(bus.clone()), cursor_key, previous)?;
+    if let Some(state) = held_by {
+        // Last in the chain: it holds only calls every other guard let through.
+        let guard = sallyport_respond::ApprovalHoldGuard::new(state.clone());
+        core.relay.push_guard(Box::new(guard));
+    }
     core.relay = core.relay.with_audit(audit.cloned());
     Ok(core)
 }

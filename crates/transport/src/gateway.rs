@@ -78,6 +78,12 @@ pub struct Gateway {
 impl Gateway {
     /// A gateway serving `core`.
     pub fn new(core: Core) -> Arc<Self> {
+        Self::with_security(core, Arc::default())
+    }
+
+    /// A gateway serving `core` whose edge enforces the blocks in `security` (shared with
+    /// the response orchestrator and any guard built on it).
+    pub fn with_security(core: Core, security: Arc<sallyport_respond::SecurityState>) -> Arc<Self> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -93,7 +99,7 @@ impl Gateway {
             stateless: Mutex::default(),
             started: Instant::now(),
             health: crate::health::HealthBoard::default(),
-            security: Arc::default(),
+            security,
             approvals: std::sync::OnceLock::new(),
         });
         // Health checks and reputation reloads; the task ends with the gateway.
@@ -117,6 +123,27 @@ impl Gateway {
     /// The approvals held calls wait in, when set.
     pub fn approvals(&self) -> Option<&Arc<crate::approvals::Approvals>> {
         self.approvals.get()
+    }
+
+    /// Ends every legacy session opened by principal `id` of `tenant` (the response action
+    /// `invalidate_sessions`): their upstream connections close and their ids answer 404.
+    /// Returns how many ended.
+    pub async fn end_sessions_of(&self, id: &str, tenant: Option<&str>) -> usize {
+        let ended: Vec<Arc<Session>> = {
+            let mut map = lock(&self.sessions);
+            let ids: Vec<String> = map
+                .iter()
+                .filter(|(_, s)| {
+                    s.principal().id == id && s.principal().tenant.as_deref() == tenant
+                })
+                .map(|(k, _)| k.clone())
+                .collect();
+            ids.iter().filter_map(|k| map.remove(k)).collect()
+        };
+        for s in &ended {
+            s.close().await;
+        }
+        ended.len()
     }
 
     /// The last upstream health checks.

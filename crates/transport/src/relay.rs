@@ -52,6 +52,18 @@ impl Relay {
         self
     }
 
+    /// Adds `guard` at the end of the chain. Only before the relay is shared (as a core
+    /// being built); on a shared relay it returns false and changes nothing.
+    pub fn push_guard(&mut self, guard: Box<dyn sallyport_pipeline::Guard>) -> bool {
+        match Arc::get_mut(&mut self.chain) {
+            Some(chain) => {
+                chain.push(guard);
+                true
+            }
+            None => false,
+        }
+    }
+
     /// The audit trail, when one is configured.
     pub fn audit(&self) -> Option<&AuditTrail> {
         self.audit.as_ref()

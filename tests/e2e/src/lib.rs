@@ -15,6 +15,12 @@ use serde_json::Value;
 pub mod jwt;
 pub mod pki;
 
+/// The environment variable every test gateway gets [`TEST_WEBHOOK_SECRET`] in, for
+/// `notifications.sinks[].secret_env`.
+pub const TEST_WEBHOOK_SECRET_ENV: &str = "SALLYPORT_TEST_WEBHOOK_SECRET";
+/// The webhook HMAC secret of test gateways.
+pub const TEST_WEBHOOK_SECRET: &str = "test-webhook-secret-0123456789abcdef";
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -161,6 +167,7 @@ impl GatewayProc {
             .arg("--access-log")
             .arg(&access_log)
             .env("SALLYPORT_LOG", "info")
+            .env(TEST_WEBHOOK_SECRET_ENV, TEST_WEBHOOK_SECRET)
             .stdin(Stdio::null())
             .stderr(stderr)
             .spawn()

@@ -1,0 +1,233 @@
+//! What the gateway does for a fired correlation rule beyond the security state: a log
+//! line, an audit event per action, notifications, ended sessions.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use sallyport_audit::AuditEvent;
+use sallyport_correlate::KeyField;
+use sallyport_incidents::{IncidentStore, IncidentsConfig, NewAlert};
+use sallyport_notify::{Notification, Notifier};
+use sallyport_respond::Response;
+use sallyport_transport::Gateway;
+use sallyport_transport::audit::AuditTrail;
+
+/// The incident store and its grouping window.
+pub(crate) struct Incidents {
+    store: IncidentStore,
+    window_ms: u64,
+}
+
+impl Incidents {
+    /// Opens the store `config` names (`memory`, a path, or `incidents.db` beside the pin
+    /// store).
+    pub(crate) fn open(config: &IncidentsConfig) -> anyhow::Result<Self> {
+        let store = match &config.store {
+            Some(p) if p.as_os_str() == "memory" => IncidentStore::in_memory(),
+            Some(p) => IncidentStore::open(p),
+            None => IncidentStore::open(&default_incident_store()),
+        }
+        .context("opening the incident store (incidents.store)")?;
+        Ok(Self {
+            store,
+            window_ms: config.group_window_secs.saturating_mul(1000),
+        })
+    }
+
+    /// Files the response's alert; the incident's id, or `None` when the store failed
+    /// (logged).
+    fn file(&self, r: &Response) -> Option<String> {
+        let a = &r.alert;
+        let alert = NewAlert {
+            key: incident_key(r),
+            rule_id: a.rule_id.clone(),
+            title: a.title.clone(),
+            severity: a.severity.as_str().to_owned(),
+            mitre: a.mitre.clone(),
+            time_ms: a.last_ms,
+            detail: serde_json::to_string(r).unwrap_or_default(),
+        };
+        match self.store.record(&alert, self.window_ms) {
+            Ok(incident) => Some(incident.id),
+            Err(error) => {
+                tracing::error!(%error, rule = %a.rule_id, "Alert not filed in an incident.");
+                None
+            }
+        }
+    }
+}
+
+/// `incidents.db` beside the default pin store.
+pub(crate) fn default_incident_store() -> std::path::PathBuf {
+    sallyport_guards::default_store_path().with_file_name("incidents.db")
+}
+
+/// What an incident is about: the alert's key, the principal with its tenant.
+fn incident_key(r: &Response) -> String {
+    let parts: Vec<String> = r
+        .alert
+        .key
+        .iter()
+        .map(|k| match (k.field, r.tenant.as_deref()) {
+            (KeyField::Principal, Some(t)) => format!("principal={t}/{}", k.value),
+            _ => format!("{}={}", k.field.as_str(), k.value),
+        })
+        .collect();
+    parts.join(",")
+}
+
+/// Carries out the gateway's part of each response.
+pub(super) struct Actions {
+    gw: Arc<Gateway>,
+    audit: Option<AuditTrail>,
+    notifier: Option<Notifier>,
+    incidents: Option<Incidents>,
+}
+
+impl Actions {
+    pub(super) fn new(
+        gw: Arc<Gateway>,
+        audit: Option<AuditTrail>,
+        notifier: Option<Notifier>,
+        incidents: Option<Incidents>,
+    ) -> Self {
+        Self {
+            gw,
+            audit,
+            notifier,
+            incidents,
+        }
+    }
+
+    pub(super) async fn carry_out(&self, mut response: Response) {
+        let principal = response
+            .alert
+            .key_value(KeyField::Principal)
+            .map(str::to_owned);
+        let incident = self.incidents.as_ref().and_then(|i| i.file(&response));
+        let mut note = notification(&response);
+        note.incident_id.clone_from(&incident);
+        for outcome in &mut response.outcomes {
+            match outcome.action {
+                "invalidate_sessions" => {
+                    let Some(p) = principal.as_deref() else {
+                        outcome.status = "skipped";
+                        continue;
+                    };
+                    let ended = self.gw.end_sessions_of(p, response.tenant.as_deref()).await;
+                    outcome.status = if ended > 0 { "done" } else { "none_open" };
+                }
+                "alert" => {
+                    let queued = self.notifier.as_ref().map_or(0, |n| n.notify(&note));
+                    outcome.status = if queued > 0 { "done" } else { "logged" };
+                }
+                _ => {}
+            }
+        }
+        log(&response, incident.as_deref());
+        self.audit(&response, incident.as_deref()).await;
+    }
+
+    /// One audit event per action: `response_action`, outcome `success` or `skipped`.
+    async fn audit(&self, response: &Response, incident: Option<&str>) {
+        let Some(trail) = &self.audit else { return };
+        let a = &response.alert;
+        let principal = a.key_value(KeyField::Principal).unwrap_or("gateway");
+        for outcome in &response.outcomes {
+            let status = if outcome.status == "skipped" {
+                "skipped"
+            } else {
+                "success"
+            };
+            let mut event = AuditEvent::new("response_action", principal, outcome.action, status);
+            event.tenant.clone_from(&response.tenant);
+            event.source_ip = a.key_value(KeyField::SourceIp).map(str::to_owned);
+            event.reason = Some(format!(
+                "correlation rule {} ({}; {}): {} {} ({}){}",
+                a.rule_id,
+                a.severity.as_str(),
+                a.mitre.join(", "),
+                outcome.action,
+                outcome.target.as_deref().unwrap_or("-"),
+                outcome.status,
+                incident
+                    .map(|i| format!("; incident {i}"))
+                    .unwrap_or_default()
+            ));
+            if let Err(error) = trail.log().append(event).await {
+                tracing::error!(%error, rule = %a.rule_id, "Response action not audited.");
+            }
+        }
+    }
+}
+
+fn log(r: &Response, incident: Option<&str>) {
+    let a = &r.alert;
+    let key: Vec<String> = a
+        .key
+        .iter()
+        .map(|k| format!("{}={}", k.field.as_str(), k.value))
+        .collect();
+    let done: Vec<String> = r
+        .outcomes
+        .iter()
+        .map(|o| match &o.target {
+            Some(t) => format!("{} {} ({})", o.action, t, o.status),
+            None => format!("{} ({})", o.action, o.status),
+        })
+        .collect();
+    tracing::warn!(
+        rule = %a.rule_id, severity = a.severity.as_str(), mitre = %a.mitre.join(","),
+        key = %key.join(" "), count = a.count, actions = %done.join("; "), incident,
+        "Correlation rule fired: {}.", a.title
+    );
+}
+
+/// The notification for a response.
+fn notification(r: &Response) -> Notification {
+    let a = &r.alert;
+    let key: Vec<(String, String)> = a
+        .key
+        .iter()
+        .map(|k| (k.field.as_str().to_owned(), k.value.clone()))
+        .collect();
+    let described: Vec<String> = key.iter().map(|(f, v)| format!("{f} {v}")).collect();
+    Notification {
+        id: hex::encode(rand::random::<[u8; 16]>()),
+        time_ms: a.last_ms,
+        rule_id: a.rule_id.clone(),
+        title: a.title.clone(),
+        severity: severity(a.severity),
+        mitre: a.mitre.clone(),
+        key,
+        summary: format!(
+            "{} — {} ({} events between {} and {} ms since the epoch)",
+            a.title,
+            described.join(", "),
+            a.count,
+            a.first_ms,
+            a.last_ms
+        ),
+        actions_taken: r
+            .outcomes
+            .iter()
+            .filter(|o| o.action != "alert")
+            .map(|o| match &o.target {
+                Some(t) => format!("{} {t}", o.action),
+                None => o.action.to_owned(),
+            })
+            .collect(),
+        incident_id: None,
+    }
+}
+
+fn severity(s: sallyport_correlate::Severity) -> sallyport_notify::Severity {
+    use sallyport_correlate::Severity as In;
+    use sallyport_notify::Severity as Out;
+    match s {
+        In::Info => Out::Info,
+        In::Warning => Out::Warning,
+        In::High => Out::High,
+        In::Critical => Out::Critical,
+    }
+}
