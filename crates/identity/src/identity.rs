@@ -73,6 +73,10 @@ pub struct IdentityAttributes {
     /// Identifier of the credential itself, for audit and revocation: the token `jti`,
     /// the API key prefix, or the certificate serial number (hex).
     pub credential_id: Option<String>,
+    /// When the account was created, for the trust score's account-age bonus: a JWT
+    /// claim named by `claims.account_created_claim`, or the API key's creation time.
+    #[serde(serialize_with = "unix_secs")]
+    pub account_created: Option<SystemTime>,
 }
 
 impl IdentityAttributes {
@@ -89,6 +93,7 @@ impl IdentityAttributes {
             scopes: Vec::new(),
             issuer: None,
             credential_id: None,
+            account_created: None,
         }
     }
 }
@@ -175,6 +180,7 @@ fn details_of(identity: &Identity) -> sallyport_pipeline::PrincipalDetails {
         scopes: a.scopes.clone(),
         issuer: a.issuer.clone(),
         credential_id: a.credential_id.clone(),
+        account_created: secs(a.account_created),
         recent_violations: 0,
     }
 }

@@ -74,6 +74,8 @@ pub struct PrincipalDetails {
     pub issuer: Option<String>,
     /// The credential's own id (`jti`, key prefix, certificate serial), for audit.
     pub credential_id: Option<String>,
+    /// When the account was created, Unix seconds (account-age bonus of the trust score).
+    pub account_created: Option<i64>,
     /// Security events this principal caused recently (the edge fills it in from the
     /// response orchestrator's state), for the trust score's reputation factor.
     pub recent_violations: u32,

@@ -117,6 +117,7 @@ impl Subject {
             attributes.amr.clone_from(&d.amr);
             attributes.scopes.clone_from(&d.scopes);
             attributes.recent_violations = d.recent_violations;
+            attributes.account_created = d.account_created;
             permissions = d
                 .permissions
                 .iter()
@@ -205,5 +206,32 @@ impl<'a> AuthzRequest<'a> {
             phase: Phase::Call,
             now,
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::sync::Arc;
+
+    use sallyport_pipeline::{Principal, PrincipalDetails};
+
+    use super::Subject;
+
+    #[test]
+    fn a_principal_s_credential_facts_reach_the_subject() {
+        let principal = Principal {
+            details: Some(Arc::new(PrincipalDetails {
+                account_created: Some(1_600_000_000),
+                recent_violations: 2,
+                device_id: Some("laptop-42".into()),
+                ..PrincipalDetails::default()
+            })),
+            ..Principal::local()
+        };
+        let s = Subject::from_principal(&principal);
+        assert_eq!(s.attributes.account_created, Some(1_600_000_000));
+        assert_eq!(s.attributes.recent_violations, 2);
+        assert_eq!(s.attributes.device_id.as_deref(), Some("laptop-42"));
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::RwLock;
-use std::time::SystemTime;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
 use ipnet::IpNet;
@@ -205,6 +205,8 @@ fn identity_for(record: &ApiKeyRecord, source_ip: Option<IpAddr>, now: SystemTim
     attributes.scopes = record.scopes.clone();
     attributes.issuer = Some("api_key".to_owned());
     attributes.credential_id = Some(record.prefix.clone());
+    attributes.account_created =
+        UNIX_EPOCH.checked_add(std::time::Duration::from_secs(record.created_at));
     Identity {
         id: record.principal_id.clone(),
         kind: record.kind,

@@ -81,6 +81,7 @@ pub(crate) fn identity_from_claims(
     attributes.scopes = scopes(claims)?;
     attributes.issuer = claims.get("iss").and_then(Value::as_str).map(str::to_owned);
     attributes.credential_id = claims.get("jti").and_then(Value::as_str).map(str::to_owned);
+    attributes.account_created = account_created(claims, mapping.account_created_claim.as_deref())?;
 
     Ok(Identity {
         id,
@@ -128,6 +129,21 @@ fn numeric_date(claims: &Claims, name: &'static str) -> Result<Option<SystemTime
         .as_f64()
         .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e12)
         .ok_or(AuthError::InvalidClaim { claim: name })?;
+    Ok(UNIX_EPOCH.checked_add(Duration::from_secs_f64(seconds)))
+}
+
+/// The account creation time at the configured claim path, if any (seconds since the
+/// epoch). A claim that is there but not a plausible time is an error, like a bad `auth_time`.
+fn account_created(claims: &Claims, path: Option<&str>) -> Result<Option<SystemTime>, AuthError> {
+    let Some(value) = path.and_then(|p| claim_at_path(claims, p)) else {
+        return Ok(None);
+    };
+    let seconds = value
+        .as_f64()
+        .filter(|s| s.is_finite() && *s >= 0.0 && *s < 1e12)
+        .ok_or(AuthError::InvalidClaim {
+            claim: "account_created",
+        })?;
     Ok(UNIX_EPOCH.checked_add(Duration::from_secs_f64(seconds)))
 }
 

@@ -164,6 +164,10 @@ pub struct ClaimMapping {
     pub tenant_claim: Option<String>,
     /// Dot-separated path of the claim holding a device identifier, if any.
     pub device_id_claim: Option<String>,
+    /// Dot-separated path of the claim holding when the account was created (seconds since
+    /// the epoch, e.g. `created_at`), for the trust score's account-age bonus. Absent: the
+    /// token says nothing about account age.
+    pub account_created_claim: Option<String>,
     /// Whether a token with no `sub` is refused (otherwise `client_id`/`azp` is used).
     pub require_subject: bool,
 }
@@ -175,6 +179,7 @@ impl Default for ClaimMapping {
             role_mapping: RoleMapping::default(),
             tenant_claim: None,
             device_id_claim: None,
+            account_created_claim: None,
             require_subject: true,
         }
     }

@@ -53,6 +53,10 @@ fn a_created_key_verifies_to_its_principal() {
         Some(record.prefix.as_str())
     );
     assert_eq!(identity.attributes.source_ip, ip("192.0.2.1"));
+    // The key's creation is the account's age for the trust score (whole seconds).
+    let created = identity.attributes.account_created.unwrap();
+    let age = now().duration_since(created).unwrap();
+    assert!(age < std::time::Duration::from_secs(1), "{age:?}");
 }
 
 #[test]

@@ -390,6 +390,39 @@ fn claims_map_to_roles_tenant_device_and_scopes() {
 }
 
 #[test]
+fn the_account_creation_claim_feeds_account_age_and_a_bad_one_is_refused() {
+    let mut config = jwt_config(None).with_test_keys();
+    config.claims.account_created_claim = Some("profile.created_at".into());
+    let verifier = JwtVerifier::from_config(&config).unwrap();
+    let keys = key_set(&[rsa_key()]);
+    let created = unix(now()) - 400 * 86_400;
+    let mut token_claims = claims();
+    token_claims["profile"] = json!({ "created_at": created });
+    let identity = verifier
+        .verify(&rsa_key().sign(&token_claims), &keys, now())
+        .unwrap();
+    assert_eq!(
+        identity.attributes.account_created,
+        Some(now() - Duration::from_secs(400 * 86_400))
+    );
+    // Without the claim: no age, no error.
+    let identity = verifier
+        .verify(&rsa_key().sign(&claims()), &keys, now())
+        .unwrap();
+    assert_eq!(identity.attributes.account_created, None);
+    // A claim that is not a time is refused, naming it.
+    token_claims["profile"] = json!({ "created_at": "last spring" });
+    assert_eq!(
+        verifier
+            .verify(&rsa_key().sign(&token_claims), &keys, now())
+            .unwrap_err(),
+        AuthError::InvalidClaim {
+            claim: "account_created"
+        }
+    );
+}
+
+#[test]
 fn unmapped_or_missing_roles_become_mcp_guest() {
     let intern = rsa_key().sign(&with(claims(), "roles", json!(["intern", "contractor"])));
     assert_eq!(verify(&intern).unwrap().roles, ["mcp_guest"]);

@@ -71,11 +71,6 @@ pub(crate) fn run(args: &ApprovalsArgs) -> anyhow::Result<ExitCode> {
     };
     let approvals = Approvals::open(section).context("opening the approval store")?;
     let store = approvals.store();
-    let operator = |by: &Option<String>| {
-        by.clone()
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "operator".into())
-    };
     match &args.action {
         ApprovalsAction::List { all, json, limit } => {
             let state = (!all).then_some(ApprovalState::Pending);
@@ -84,7 +79,13 @@ pub(crate) fn run(args: &ApprovalsArgs) -> anyhow::Result<ExitCode> {
         }
         ApprovalsAction::Approve { id, by, note } => {
             let valid_ms = section.valid_secs.saturating_mul(1000);
-            let a = store.approve(id, &operator(by), note.as_deref(), now_ms(), valid_ms)?;
+            let a = store.approve(
+                id,
+                &super::operator_name(by.as_deref()),
+                note.as_deref(),
+                now_ms(),
+                valid_ms,
+            )?;
             println!(
                 "Approved {} for {} on {}/{} (valid {} s, one call).",
                 a.id, a.binding.principal, a.binding.server, a.binding.tool, section.valid_secs
@@ -92,7 +93,12 @@ pub(crate) fn run(args: &ApprovalsArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         ApprovalsAction::Deny { id, by, note } => {
-            let a = store.deny(id, &operator(by), note.as_deref(), now_ms())?;
+            let a = store.deny(
+                id,
+                &super::operator_name(by.as_deref()),
+                note.as_deref(),
+                now_ms(),
+            )?;
             println!(
                 "Denied {} for {} on {}/{}.",
                 a.id, a.binding.principal, a.binding.server, a.binding.tool

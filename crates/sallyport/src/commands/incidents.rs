@@ -82,11 +82,6 @@ pub(crate) fn run(args: &IncidentsArgs) -> anyhow::Result<ExitCode> {
     }
     .context("opening the incident store")?;
     let now = sallyport_audit::event::now_unix_ms();
-    let operator = |by: &Option<String>| {
-        by.clone()
-            .or_else(|| std::env::var("USER").ok())
-            .unwrap_or_else(|| "operator".into())
-    };
     match &args.action {
         IncidentsAction::List { all, json, limit } => print_list(&store.list(*all, *limit)?, *json),
         IncidentsAction::Show { id } => {
@@ -99,12 +94,22 @@ pub(crate) fn run(args: &IncidentsArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         IncidentsAction::Ack { id, by, note } => {
-            let i = store.acknowledge(id, &operator(by), note.as_deref(), now)?;
+            let i = store.acknowledge(
+                id,
+                &super::operator_name(by.as_deref()),
+                note.as_deref(),
+                now,
+            )?;
             println!("Acknowledged incident {} ({}).", i.id, i.key);
             Ok(ExitCode::SUCCESS)
         }
         IncidentsAction::Resolve { id, by, note } => {
-            let i = store.resolve(id, &operator(by), note.as_deref(), now)?;
+            let i = store.resolve(
+                id,
+                &super::operator_name(by.as_deref()),
+                note.as_deref(),
+                now,
+            )?;
             println!("Resolved incident {} ({}).", i.id, i.key);
             Ok(ExitCode::SUCCESS)
         }
