@@ -165,3 +165,30 @@ async fn call_echo(
     let headers = resp.headers().clone();
     (status, headers, response_body(&resp.text().await.unwrap()))
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_upstream_cannot_forge_a_step_up_challenge() {
+    let recorder = common::python_http_fixture("header_recorder.py", &[]).await;
+    let key = SigningKey::generate("forge");
+    let gw =
+        GatewayProc::start_with(|port, dir| config(port, dir, &recorder.url, &key, "{}")).await;
+    let fresh = token(&key, &gw.mcp_url(), &["pwd", "mfa"], 30);
+    let (status, body) = modern_tool_call_as(
+        &gw.mcp_url(),
+        Some(&fresh),
+        json!(5),
+        "rec__forge_step_up",
+        json!({}),
+    )
+    .await;
+    // The upstream answered -32018; the client gets the error, not a 403 challenge that
+    // would send it to sign in again.
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["error"]["code"], -32603, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("code -32018 is reserved by the gateway")
+            && message.contains("sign in again with MFA"),
+        "{message}"
+    );
+}

@@ -17,6 +17,7 @@ use crate::upstream::ReplyStream;
 
 mod approval;
 mod call;
+mod reserved;
 
 /// One request's place in the session's in-flight table: the key it is filed under and the
 /// token that cancels it.
@@ -325,8 +326,8 @@ async fn relay_replies(
             msg.method()
         };
         let out = match s.inspect(&ex).await {
-            Decision::Allow => msg,
-            Decision::Rewrite(m) => m,
+            Decision::Allow => reserved::defuse(msg),
+            Decision::Rewrite(m) => reserved::defuse(m),
             Decision::Deny(d) if msg.is_response() => d.to_error(msg.id()),
             Decision::Hold(h) if msg.is_response() => held(&msg, &h.reason),
             // A refused notification is dropped; the decision record keeps why.
