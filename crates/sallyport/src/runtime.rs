@@ -37,6 +37,24 @@ pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
     }
 }
 
+/// The sections the response orchestrator reads once, at start.
+#[derive(Debug, PartialEq)]
+struct ResponseSections {
+    correlation: Option<sallyport_correlate::CorrelationConfig>,
+    notifications: Option<sallyport_notify::NotifyConfig>,
+    incidents: Option<sallyport_incidents::IncidentsConfig>,
+}
+
+impl ResponseSections {
+    fn of(config: &Config) -> Self {
+        Self {
+            correlation: config.correlation.clone(),
+            notifications: config.notifications.clone(),
+            incidents: config.incidents.clone(),
+        }
+    }
+}
+
 /// Everything a running gateway needs that outlives a reload.
 pub(crate) struct Running {
     pub(crate) gateway: Arc<Gateway>,
@@ -47,7 +65,8 @@ pub(crate) struct Running {
     audit_config: Option<sallyport_audit::AuditConfig>,
     security_events: Option<sallyport_respond::EventRulesConfig>,
     approvals: Option<sallyport_approvals::ApprovalsConfig>,
-    correlation: Option<sallyport_correlate::CorrelationConfig>,
+    /// The response sections as started: `correlation`, `notifications`, `incidents`.
+    response: ResponseSections,
     /// The state whose `require_approval` holds a guard reads, when correlation is on.
     held_by: Option<Arc<sallyport_respond::SecurityState>>,
 }
@@ -94,7 +113,7 @@ impl Running {
             audit_config: config.audit.clone(),
             security_events: config.security_events.clone(),
             approvals: config.approvals.clone(),
-            correlation: config.correlation.clone(),
+            response: ResponseSections::of(config),
             held_by,
         })
     }
@@ -118,9 +137,9 @@ impl Running {
                 "The security_events section changed; it takes effect at the next restart."
             );
         }
-        if config.correlation != self.correlation || config.notifications.is_some() {
-            tracing::info!(
-                "Correlation rules and notifications are read at start; a change takes effect at the next restart."
+        if ResponseSections::of(config) != self.response {
+            tracing::warn!(
+                "The correlation, notifications or incidents section changed; it takes effect at the next restart."
             );
         }
         if config.approvals != self.approvals {
