@@ -72,7 +72,8 @@ impl Plan {
     }
 }
 
-fn compile_rules(c: &sallyport_correlate::CorrelationConfig) -> anyhow::Result<RuleSet> {
+/// Reads the rules file, compiles the rules, and refuses actions not built yet.
+pub(crate) fn compile_rules(c: &sallyport_correlate::CorrelationConfig) -> anyhow::Result<RuleSet> {
     let file = match &c.rules_file {
         Some(path) => {
             let text = std::fs::read_to_string(path)

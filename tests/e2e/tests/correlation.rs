@@ -321,3 +321,33 @@ async fn an_exfiltration_chain_puts_the_principal_under_approval_and_a_benign_re
         "{fired:?}"
     );
 }
+
+#[test]
+fn check_refuses_actions_not_built_and_sinks_without_their_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sallyport.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "servers:\n{}correlation:\n  rules:\n    - id: quarantine_noisy_tool\n      title: Noisy tool\n      severity: high\n      window_secs: 60\n      group_by: [tool]\n      condition: {{ type: threshold, match: {{ kind: threat_detected }}, count: 3 }}\n      actions: [ {{ type: quarantine_tool }} ]\nnotifications:\n  sinks:\n    - {{ name: soc, kind: webhook, url: \"https://soc.example.com/h\", secret_env: SALLYPORT_TEST_UNSET_SECRET }}\n",
+            sallyport_e2e::demo_stdio_server("demo")
+        ),
+    )
+    .unwrap();
+    let out = Command::new(sallyport_bin())
+        .args(["check", "-c"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("correlation rule quarantine_noisy_tool: the action quarantine_tool is not available yet"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("secret_env: environment variable `SALLYPORT_TEST_UNSET_SECRET` is not set"),
+        "{stdout}"
+    );
+}

@@ -54,7 +54,53 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(if response_sections(&config) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Compiles the correlation rules and builds the notification sinks as `serve` would,
+/// printing one line each; false when one fails.
+fn response_sections(config: &sallyport_config::Config) -> bool {
+    let mut ok = true;
+    if let Some(c) = config.correlation.as_ref().filter(|c| c.enabled) {
+        match crate::respond::compile_rules(c) {
+            Ok(rules) => {
+                let ids: Vec<&str> = rules.ids().collect();
+                println!("  ✓ correlation: {} rules ({})", ids.len(), ids.join(", "));
+            }
+            Err(e) => {
+                println!("  ✗ {e:#}");
+                ok = false;
+            }
+        }
+    }
+    if let Some(n) = &config.notifications {
+        match n.build() {
+            Ok(sinks) => {
+                let names: Vec<String> = sinks
+                    .iter()
+                    .map(|s| format!("{} ({})", s.name(), s.kind()))
+                    .collect();
+                println!("  ✓ notifications: {}", names.join(", "));
+            }
+            Err(errors) => {
+                for e in errors {
+                    println!("  ✗ notifications.{e}");
+                }
+                ok = false;
+            }
+        }
+    }
+    if let Some(a) = &config.approvals {
+        println!(
+            "  ✓ approvals: held calls wait {} s; an approval is valid {} s, for one call",
+            a.wait_secs, a.valid_secs
+        );
+    }
+    ok
 }
 
 /// A URL without its query, which may carry a token.
