@@ -32,6 +32,7 @@ mod held;
 mod orchestrator;
 mod responder;
 mod state;
+mod stats;
 mod violations;
 mod window;
 
@@ -42,5 +43,6 @@ pub use guard::ApprovalHoldGuard;
 pub use orchestrator::{ActionOutcome, Orchestrator, Response, unsupported_actions};
 pub use responder::{ActionRecord, Responder};
 pub use state::{BlockEntry, BlockTarget, SecurityState};
+pub use stats::ResponseStats;
 pub use violations::{MAX_PRINCIPALS, VIOLATION_WINDOW};
 pub use window::{ThresholdKey, Windows};

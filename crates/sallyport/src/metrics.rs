@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sallyport_limits::BreakerState;
-use sallyport_telemetry::{AuditSnapshot, BreakerPosition, CONTENT_TYPE, Metrics, subscriber};
+use sallyport_telemetry::{
+    AuditSnapshot, BreakerPosition, CONTENT_TYPE, Metrics, ResponseSnapshot, subscriber,
+};
 use sallyport_transport::Gateway;
 use sallyport_transport::audit::AuditTrail;
 use sallyport_transport::downstream::http::{MetricsPage, install_metrics_page};
@@ -38,8 +40,13 @@ pub(crate) fn start(running: &Running) -> Arc<Metrics> {
         running.audit.clone(),
         metrics.clone(),
     );
+    let response = running.response_handles.clone();
     poll(&polled, &gw, audit.as_ref());
-    subscriber::spawn_poller(POLL_INTERVAL, move || poll(&polled, &gw, audit.as_ref()));
+    poll_response(&polled, &gw, &response);
+    subscriber::spawn_poller(POLL_INTERVAL, move || {
+        poll(&polled, &gw, audit.as_ref());
+        poll_response(&polled, &gw, &response);
+    });
     if !install_metrics_page(Arc::new(TelemetryPage(metrics.clone()))) {
         tracing::warn!("A metrics page was installed already; /metrics keeps the first.");
     }
@@ -78,4 +85,37 @@ fn poll(metrics: &Metrics, gw: &Gateway, audit: Option<&AuditTrail>) {
             store_failures: stats.store_failures,
         });
     }
+}
+
+/// The response series: alerts, actions, notifications, pending approvals.
+fn poll_response(metrics: &Metrics, gw: &Gateway, r: &crate::respond::ResponseHandles) {
+    let notifications = r
+        .notifier
+        .iter()
+        .flat_map(|n| n.stats())
+        .flat_map(|s| {
+            [
+                ("sent", s.sent),
+                ("failed", s.failed),
+                ("retried", s.retried),
+                ("dropped", s.dropped),
+            ]
+            .map(|(result, n)| (s.name.clone(), result.to_owned(), n))
+        })
+        .collect();
+    let approvals_pending = gw.approvals().and_then(|a| {
+        let now = sallyport_approvals::now_ms();
+        let pending = a.store().list(
+            Some(sallyport_approvals::ApprovalState::Pending),
+            now,
+            100_000,
+        );
+        pending.ok().map(|p| p.len() as u64)
+    });
+    metrics.set_response(&ResponseSnapshot {
+        alerts: r.stats.alerts(),
+        actions: r.stats.actions(),
+        notifications,
+        approvals_pending,
+    });
 }

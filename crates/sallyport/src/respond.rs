@@ -95,15 +95,25 @@ pub(crate) fn compile_rules(c: &sallyport_correlate::CorrelationConfig) -> anyho
     Ok(rules)
 }
 
+/// What the metrics read from the orchestrator.
+#[derive(Clone, Default)]
+pub(crate) struct ResponseHandles {
+    /// Alerts and actions since start.
+    pub(crate) stats: Arc<sallyport_respond::ResponseStats>,
+    /// The notification sinks, when configured.
+    pub(crate) notifier: Option<Arc<sallyport_notify::Notifier>>,
+}
+
 /// Starts the orchestrator on its own task, reading `records`.
 pub(crate) fn spawn(
     plan: Plan,
     gw: &Arc<Gateway>,
     audit: Option<AuditTrail>,
     records: Receiver<DecisionRecord>,
-) {
+) -> ResponseHandles {
+    let mut handles = ResponseHandles::default();
     if plan.responder.is_none() && plan.rules.is_none() {
-        return;
+        return handles;
     }
     let responder = plan
         .responder
@@ -118,10 +128,17 @@ pub(crate) fn spawn(
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap_or_default();
-    let notifier =
-        (!plan.notify.is_empty()).then(|| sallyport_notify::Notifier::start(plan.notify, client));
-    let actions = alerts::Actions::new(gw.clone(), audit, notifier, plan.incidents);
+    handles.notifier = (!plan.notify.is_empty())
+        .then(|| Arc::new(sallyport_notify::Notifier::start(plan.notify, client)));
+    let actions = alerts::Actions {
+        gw: gw.clone(),
+        audit,
+        notifier: handles.notifier.clone(),
+        incidents: plan.incidents,
+        stats: handles.stats.clone(),
+    };
     tokio::spawn(run(responder, orchestrator, actions, records));
+    handles
 }
 
 async fn run(

@@ -67,6 +67,8 @@ pub(crate) struct Running {
     approvals: Option<sallyport_approvals::ApprovalsConfig>,
     /// The response sections as started: `correlation`, `notifications`, `incidents`.
     response: ResponseSections,
+    /// What the metrics read from the response orchestrator.
+    pub(crate) response_handles: crate::respond::ResponseHandles,
     /// The state whose `require_approval` holds a guard reads, when correlation is on.
     held_by: Option<Arc<sallyport_respond::SecurityState>>,
 }
@@ -95,7 +97,8 @@ impl Running {
         )
         .context("building the gateway")?;
         let gateway = Gateway::with_security(core, security);
-        crate::respond::spawn(plan, &gateway, audit.clone(), bus.subscribe());
+        let response_handles =
+            crate::respond::spawn(plan, &gateway, audit.clone(), bus.subscribe());
         if let Some(approvals) = &config.approvals {
             let opened = sallyport_transport::approvals::Approvals::open(approvals)
                 .context("opening the approval store (approvals.store)")?;
@@ -114,6 +117,7 @@ impl Running {
             security_events: config.security_events.clone(),
             approvals: config.approvals.clone(),
             response: ResponseSections::of(config),
+            response_handles,
             held_by,
         })
     }

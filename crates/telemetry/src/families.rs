@@ -276,7 +276,7 @@ const fn spec(name: &'static str, kind: MetricKind, labels: &'static [&'static s
 }
 
 /// Every metric registered above (a test checks the two agree).
-pub const METRICS: [MetricSpec; 21] = {
+pub const METRICS: [MetricSpec; 25] = {
     use MetricKind::{Counter as C, Gauge as G, Histogram as H};
     [
         spec("mcp_auth_attempts", C, &["method", "status"]),
@@ -316,5 +316,9 @@ pub const METRICS: [MetricSpec; 21] = {
         spec("sallyport_audit_refused_events", C, &[]),
         spec("sallyport_audit_store_failures", C, &[]),
         spec("sallyport_telemetry_records_dropped", C, &[]),
+        spec("sallyport_correlation_alerts", C, &["rule", "severity"]),
+        spec("sallyport_response_actions", C, &["action", "status"]),
+        spec("sallyport_notifications", C, &["sink", "result"]),
+        spec("sallyport_approvals_pending", G, &[]),
     ]
 };

@@ -25,9 +25,11 @@ pub mod in_flight;
 pub mod labels;
 mod metrics;
 mod observer;
+mod response;
 pub mod subscriber;
 #[doc(hidden)]
 pub mod testing;
 
 pub use metrics::{AuditSnapshot, BreakerPosition, CONTENT_TYPE, Metrics};
 pub use observer::DecisionObserver;
+pub use response::{ActionLabels, ResponseSnapshot, RuleLabels, SinkLabels};

@@ -63,6 +63,8 @@ pub struct Metrics {
     pub bounds: LabelBounds,
     /// The cumulative audit counters last seen, to turn snapshots into counter increments.
     last_audit: Mutex<AuditSnapshot>,
+    /// What the response orchestrator did.
+    pub(crate) response: crate::response::ResponseFamilies,
 }
 
 impl Metrics {
@@ -80,7 +82,9 @@ impl Metrics {
         let mut registry = Registry::default();
         let seed = SeedFamilies::register(&mut registry);
         let gateway = GatewayFamilies::register(&mut registry);
+        let response = crate::response::ResponseFamilies::register(&mut registry);
         Self {
+            response,
             registry,
             seed,
             gateway,

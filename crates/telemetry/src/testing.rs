@@ -118,4 +118,10 @@ pub fn populate(metrics: &crate::Metrics) {
     let _ = g
         .breaker_state
         .get_or_create(&ServerLabels { server_name: x() });
+    metrics.set_response(&crate::ResponseSnapshot {
+        alerts: vec![("x".into(), "x".into(), 0)],
+        actions: vec![("x".into(), "x".into(), 0)],
+        notifications: vec![("x".into(), "x".into(), 0)],
+        approvals_pending: Some(0),
+    });
 }

@@ -320,6 +320,25 @@ async fn an_exfiltration_chain_puts_the_principal_under_approval_and_a_benign_re
         fired[0]["key"].to_string().contains(&mallory_id),
         "{fired:?}"
     );
+
+    // Operators see it in the metrics: the rule, its actions, the waiting approval, the
+    // notification.
+    gw.wait_metric(
+        "sallyport_correlation_alerts_total{rule=\"exfiltration_chain\",severity=\"critical\"}",
+        1.0,
+    )
+    .await;
+    gw.wait_metric(
+        "sallyport_response_actions_total{action=\"require_approval\",status=\"done\"}",
+        1.0,
+    )
+    .await;
+    gw.wait_metric("sallyport_approvals_pending", 1.0).await;
+    gw.wait_metric(
+        "sallyport_notifications_total{sink=\"soc\",result=\"sent\"}",
+        1.0,
+    )
+    .await;
 }
 
 #[test]

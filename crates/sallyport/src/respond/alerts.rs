@@ -78,27 +78,14 @@ fn incident_key(r: &Response) -> String {
 
 /// Carries out the gateway's part of each response.
 pub(super) struct Actions {
-    gw: Arc<Gateway>,
-    audit: Option<AuditTrail>,
-    notifier: Option<Notifier>,
-    incidents: Option<Incidents>,
+    pub(super) gw: Arc<Gateway>,
+    pub(super) audit: Option<AuditTrail>,
+    pub(super) notifier: Option<Arc<Notifier>>,
+    pub(super) incidents: Option<Incidents>,
+    pub(super) stats: Arc<sallyport_respond::ResponseStats>,
 }
 
 impl Actions {
-    pub(super) fn new(
-        gw: Arc<Gateway>,
-        audit: Option<AuditTrail>,
-        notifier: Option<Notifier>,
-        incidents: Option<Incidents>,
-    ) -> Self {
-        Self {
-            gw,
-            audit,
-            notifier,
-            incidents,
-        }
-    }
-
     pub(super) async fn carry_out(&self, mut response: Response) {
         let principal = response
             .alert
@@ -124,6 +111,7 @@ impl Actions {
                 _ => {}
             }
         }
+        self.stats.record(&response);
         log(&response, incident.as_deref());
         self.audit(&response, incident.as_deref()).await;
     }
