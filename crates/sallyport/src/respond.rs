@@ -165,8 +165,8 @@ async fn run(
         };
         match received {
             Ok(record) => {
-                if let Some(r) = responder.as_mut() {
-                    let _ = r.observe(&record);
+                if let Some(done) = responder.as_mut().and_then(|r| r.observe(&record)) {
+                    actions.threshold_reached(&done).await;
                 }
                 if let Some(o) = orchestrator.as_mut() {
                     for response in o.observe(&record, Instant::now()) {

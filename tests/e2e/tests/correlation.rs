@@ -59,7 +59,7 @@ async fn webhook_receiver() -> (String, Received) {
 /// API-key auth, two upstreams (`w`: the clean threat fixture, `mail`: `send_email`),
 /// detection (secrets in results are redacted), the shipped correlation rules, a webhook
 /// sink, approvals answered at once, and a SQLite audit trail.
-fn config(dir: &Path, hook: &str) -> String {
+fn config(dir: &Path, hook: &str, extra: &str) -> String {
     std::fs::write(
         dir.join("hmac.secret"),
         "0123456789abcdef0123456789abcdef-test-secret\n",
@@ -78,7 +78,7 @@ fn config(dir: &Path, hook: &str) -> String {
          notifications:\n  sinks:\n    - {{ name: soc, kind: webhook, url: \"{hook}\", secret_env: {TEST_WEBHOOK_SECRET_ENV}, min_severity: warning, initial_backoff_ms: 50 }}\n\
          approvals: {{ store: {approvals}, wait_secs: 0 }}\n\
          incidents: {{ store: {incidents} }}\n\
-         audit:\n  store: {{ type: sqlite, path: \"{d}/audit.db\" }}\n  signing_key: \"{d}/audit.pk8\"\n  public_key: \"{d}/audit.pub.pem\"\n  durability: {{ mode: sync }}\n",
+         {extra}audit:\n  store: {{ type: sqlite, path: \"{d}/audit.db\" }}\n  signing_key: \"{d}/audit.pk8\"\n  public_key: \"{d}/audit.pub.pem\"\n  durability: {{ mode: sync }}\n",
         keys = yaml_str(&dir.join("keys.json").display().to_string()),
         secret = yaml_str(&dir.join("hmac.secret").display().to_string()),
         pins = yaml_str(&dir.join("pins.db").display().to_string()),
@@ -88,9 +88,14 @@ fn config(dir: &Path, hook: &str) -> String {
 }
 
 async fn gateway(hook: &str, names: &[&str]) -> (GatewayProc, Vec<String>) {
+    gateway_with(hook, names, "").await
+}
+
+/// [`gateway`] with `extra` sections.
+async fn gateway_with(hook: &str, names: &[&str], extra: &str) -> (GatewayProc, Vec<String>) {
     let keys = Mutex::new(Vec::new());
     let gw = GatewayProc::start_prepared(
-        |_, dir| config(dir, hook),
+        |_, dir| config(dir, hook, extra),
         |config| {
             let mut k = keys.lock().unwrap();
             for name in names {
@@ -368,5 +373,34 @@ fn check_refuses_actions_not_built_and_sinks_without_their_secret() {
         stdout
             .contains("secret_env: environment variable `SALLYPORT_TEST_UNSET_SECRET` is not set"),
         "{stdout}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_security_events_alert_reaches_the_sinks_and_the_audit_trail() {
+    let (hook, received) = webhook_receiver().await;
+    let extra = "security_events:\n  authentication_failed: { threshold: 3, window_secs: 60, action: alert }\n";
+    let (gw, _) = gateway_with(&hook, &["alice"], extra).await;
+    for id in 0..3 {
+        let (status, _) = call(&gw, BAD_KEY, id, "w__read_file", json!({"path": "a"})).await;
+        assert_eq!(status, 401);
+    }
+    let (verified, alert) =
+        wait_for_webhook(&received, "security_events.authentication_failed").await;
+    assert!(verified, "{alert}");
+    assert!(
+        alert["summary"].as_str().unwrap().contains("3 within 60 s"),
+        "{alert}"
+    );
+    let audited = audit_events(&gw)
+        .into_iter()
+        .find(|e| e["event_type"] == "response_action" && e["action"] == "alert")
+        .expect("the alert is an audit event");
+    assert!(
+        audited["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("security_events.authentication_failed threshold"),
+        "{audited}"
     );
 }

@@ -8,7 +8,7 @@ use sallyport_audit::AuditEvent;
 use sallyport_correlate::KeyField;
 use sallyport_incidents::{IncidentStore, IncidentsConfig, NewAlert};
 use sallyport_notify::{Notification, Notifier};
-use sallyport_respond::Response;
+use sallyport_respond::{ActionRecord, BlockTarget, Response, ResponseAction};
 use sallyport_transport::Gateway;
 use sallyport_transport::audit::AuditTrail;
 
@@ -114,6 +114,59 @@ impl Actions {
         self.stats.record(&response);
         log(&response, incident.as_deref());
         self.audit(&response, incident.as_deref()).await;
+    }
+
+    /// A `security_events` threshold was reached: an action other than `log` goes to the
+    /// notification sinks, and every one is audited.
+    pub(super) async fn threshold_reached(&self, r: &ActionRecord) {
+        let kind = r.kind.as_str();
+        let blocked = r.blocked.as_ref().map(|b| match b {
+            BlockTarget::Ip { ip } => format!("ip:{ip}"),
+            BlockTarget::Principal { id, tenant } => match tenant {
+                Some(t) => format!("principal:{t}/{id}"),
+                None => format!("principal:{id}"),
+            },
+        });
+        if r.action != ResponseAction::Log
+            && let Some(n) = &self.notifier
+        {
+            n.notify(&Notification {
+                id: hex::encode(rand::random::<[u8; 16]>()),
+                time_ms: r.event.time_unix_ms,
+                rule_id: format!("security_events.{kind}"),
+                title: format!("{kind}: {} events within {} s", r.count, r.window_secs),
+                severity: match r.severity {
+                    sallyport_respond::Severity::Info => sallyport_notify::Severity::Info,
+                    sallyport_respond::Severity::Warning => sallyport_notify::Severity::Warning,
+                    sallyport_respond::Severity::High => sallyport_notify::Severity::High,
+                    sallyport_respond::Severity::Critical => sallyport_notify::Severity::Critical,
+                },
+                mitre: Vec::new(),
+                key: vec![("key".to_owned(), r.key.clone())],
+                summary: format!(
+                    "security_events.{kind} reached its threshold ({} within {} s) for {}",
+                    r.count, r.window_secs, r.key
+                ),
+                actions_taken: blocked.iter().map(|b| format!("block {b}")).collect(),
+                incident_id: None,
+            });
+        }
+        let Some(trail) = &self.audit else { return };
+        let principal = r.event.principal.as_str();
+        let mut event = AuditEvent::new("response_action", principal, r.action.as_str(), "success");
+        event.tenant.clone_from(&r.event.tenant);
+        event.source_ip = r.event.source_ip.map(|ip| ip.to_string());
+        event.reason = Some(format!(
+            "security_events.{kind} threshold ({} within {} s) for {}: {}{}",
+            r.count,
+            r.window_secs,
+            r.key,
+            r.action.as_str(),
+            blocked.map(|b| format!(" {b}")).unwrap_or_default()
+        ));
+        if let Err(error) = trail.log().append(event).await {
+            tracing::error!(%error, kind, "Response action not audited.");
+        }
     }
 
     /// One audit event per action: `response_action`, outcome `success` or `skipped`.
