@@ -288,7 +288,8 @@ impl From<&str> for OneOrMany<String> {
     }
 }
 
-/// How serious a fired rule is.
+/// How serious something is: a fired rule, a security event, a notification (seed 001's
+/// scale). Ordered `info < warning < high < critical`; the one type the response crates share.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
 )]
@@ -313,5 +314,11 @@ impl Severity {
             Self::High => "high",
             Self::Critical => "critical",
         }
+    }
+}
+
+impl std::fmt::Display for Severity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }

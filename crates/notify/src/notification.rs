@@ -1,45 +1,9 @@
 //! The notification: what the response orchestrator tells people about, and how severe it is.
 
-use std::fmt;
-
 use chrono::{DateTime, SecondsFormat, Utc};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 
-/// How serious a notification is. Ordered: `info < warning < high < critical`; a sink sends
-/// the notifications at or above its `min_severity`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Worth knowing; nobody needs to act.
-    Info,
-    /// Suspicious; someone should look when convenient.
-    Warning,
-    /// Likely an attack or a serious misuse; someone should look soon.
-    High,
-    /// An attack in progress or a response that took effect; someone should look now.
-    Critical,
-}
-
-impl Severity {
-    /// The stable lower-case name used in payloads and configuration (`"high"`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// How serious a notification is; a sink sends those at or above its `min_severity`.
+pub use sallyport_correlate::Severity;
 
 /// One alert to deliver: the gateway converts its correlation alerts into this.
 ///

@@ -3,8 +3,7 @@
 use std::net::IpAddr;
 
 use sallyport_pipeline::{DecisionRecord, DenyCode, Outcome};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// The principal id the HTTP edge records for requests refused before authentication.
 pub(crate) const UNAUTHENTICATED: &str = "unauthenticated";
@@ -80,33 +79,7 @@ impl SecurityEventKind {
     }
 }
 
-/// How serious an event is (seed 001's scale).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// Worth recording.
-    Info,
-    /// Worth a look.
-    Warning,
-    /// An attack is likely.
-    High,
-    /// An attack is under way.
-    Critical,
-}
-
-impl Severity {
-    /// Stable name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Info => "info",
-            Self::Warning => "warning",
-            Self::High => "high",
-            Self::Critical => "critical",
-        }
-    }
-}
+pub use sallyport_correlate::Severity;
 
 /// One security event, derived from one decision record.
 #[derive(Debug, Clone, PartialEq, Serialize)]

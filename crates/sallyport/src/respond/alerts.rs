@@ -135,12 +135,7 @@ impl Actions {
                 time_ms: r.event.time_unix_ms,
                 rule_id: format!("security_events.{kind}"),
                 title: format!("{kind}: {} events within {} s", r.count, r.window_secs),
-                severity: match r.severity {
-                    sallyport_respond::Severity::Info => sallyport_notify::Severity::Info,
-                    sallyport_respond::Severity::Warning => sallyport_notify::Severity::Warning,
-                    sallyport_respond::Severity::High => sallyport_notify::Severity::High,
-                    sallyport_respond::Severity::Critical => sallyport_notify::Severity::Critical,
-                },
+                severity: r.severity,
                 mitre: Vec::new(),
                 key: vec![("key".to_owned(), r.key.clone())],
                 summary: format!(
@@ -238,7 +233,7 @@ fn notification(r: &Response) -> Notification {
         time_ms: a.last_ms,
         rule_id: a.rule_id.clone(),
         title: a.title.clone(),
-        severity: severity(a.severity),
+        severity: a.severity,
         mitre: a.mitre.clone(),
         key,
         summary: format!(
@@ -259,16 +254,5 @@ fn notification(r: &Response) -> Notification {
             })
             .collect(),
         incident_id: None,
-    }
-}
-
-fn severity(s: sallyport_correlate::Severity) -> sallyport_notify::Severity {
-    use sallyport_correlate::Severity as In;
-    use sallyport_notify::Severity as Out;
-    match s {
-        In::Info => Out::Info,
-        In::Warning => Out::Warning,
-        In::High => Out::High,
-        In::Critical => Out::Critical,
     }
 }
