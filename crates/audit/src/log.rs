@@ -61,6 +61,8 @@ pub struct AuditLog {
     counters: Arc<Counters>,
     config: AuditConfig,
     public: VerifyingKey,
+    /// The checkpoint key, shared with the writer (detached signatures of reports).
+    key: Arc<SigningKey>,
 }
 
 impl AuditLog {
@@ -89,11 +91,12 @@ impl AuditLog {
         let counters = Arc::new(Counters::default());
         counters.head_seq.store(head.seq, Ordering::Relaxed);
         let public = *key.verifying_key();
+        let key = Arc::new(key);
         let capacity = config.durability.queue_capacity.max(1);
         let writer = Writer {
             store: Some(store),
             store_config: config.store.clone(),
-            key: Arc::new(key),
+            key: key.clone(),
             head,
             checkpoint: config.checkpoint.clone(),
             retention: config.retention.clone(),
@@ -116,6 +119,7 @@ impl AuditLog {
             counters,
             config,
             public,
+            key,
         })
     }
 
@@ -220,6 +224,11 @@ impl AuditLog {
     /// Verify the stored chain over a fresh connection.
     pub async fn verify(&self) -> Result<VerifyReport, AuditError> {
         crate::verify_store(&self.config.store, &self.public, VerifyOptions::default()).await
+    }
+
+    /// A detached signature with the checkpoint key (see [`SigningKey::sign_detached`]).
+    pub fn sign_detached(&self, context: &str, message: &[u8]) -> Vec<u8> {
+        self.key.sign_detached(context, message)
     }
 
     /// The public checkpoint key.

@@ -32,12 +32,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod admin;
 mod error;
 mod interpolate;
 mod load;
 mod locate;
 mod secret;
 mod server;
+pub mod telemetry;
 mod types;
 mod validate;
 

@@ -92,6 +92,15 @@ pub struct Config {
     /// Absent: alerts are logged, audited and notified, but not grouped.
     #[serde(default)]
     pub incidents: Option<sallyport_incidents::IncidentsConfig>,
+    /// The admin API and web console, on their own listener (loopback by default), for
+    /// operators with an admin token or an admin role (docs/admin.md). Absent: no admin
+    /// listener; the `sallyport` CLI still works on the stores.
+    #[serde(default)]
+    pub admin: Option<crate::admin::AdminConfig>,
+    /// OpenTelemetry trace export over OTLP (docs/operations.md). Absent: no spans are
+    /// exported.
+    #[serde(default)]
+    pub tracing: Option<crate::telemetry::TracingConfig>,
 }
 
 /// Where the authorization policy comes from.

@@ -57,7 +57,22 @@ pub(crate) fn check(config: &Config) -> Vec<Issue> {
             issues.push(path, message);
         }
     }
+    check_admin(config, &mut issues);
     issues.0
+}
+
+fn check_admin(config: &Config, issues: &mut Issues) {
+    let Some(admin) = &config.admin else { return };
+    for (path, message) in admin.problems() {
+        issues.push(path, message);
+    }
+    let gateway_auth = admin.gateway_auth && config.auth.is_some();
+    if admin.tokens.is_empty() && !gateway_auth {
+        issues.push(
+            "admin",
+            "the admin listener has no way to authenticate anyone: add `tokens` or an `auth` section (with `gateway_auth: true`)".to_owned(),
+        );
+    }
 }
 
 fn check_listen(listen: &Listen, issues: &mut Issues) {

@@ -48,7 +48,9 @@ pub struct GuardRecord {
 /// when a message is refused before it can be parsed).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DecisionRecord {
-    /// Unique id of this exchange.
+    /// The exchange this message belongs to: a client's message, everything relayed for it
+    /// and its answer share one id, which is also the `exchange_id` of the gateway's log lines
+    /// and trace span for that exchange. A refusal at the edge is an exchange of its own.
     pub exchange_id: String,
     /// Milliseconds since the Unix epoch.
     pub time_unix_ms: u64,

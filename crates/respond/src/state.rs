@@ -228,7 +228,8 @@ impl SecurityState {
     pub fn block_ip(&self, ip: IpAddr, duration: Option<Duration>, reason: &str, now: Instant) {
         let block = Block {
             reason: reason.to_owned(),
-            until: duration.map(|d| now + d),
+            // A duration past the clock's range lasts until unblock.
+            until: duration.and_then(|d| now.checked_add(d)),
         };
         let mut blocks = self.make_room(now, |b| b.ips.contains_key(&ip));
         let entry = blocks.ips.entry(ip).or_insert_with(|| block.clone());
@@ -250,7 +251,8 @@ impl SecurityState {
     ) {
         let block = Block {
             reason: reason.to_owned(),
-            until: duration.map(|d| now + d),
+            // A duration past the clock's range lasts until unblock.
+            until: duration.and_then(|d| now.checked_add(d)),
         };
         let key = (id.to_owned(), tenant.map(str::to_owned));
         let mut blocks = self.make_room(now, |b| b.principals.contains_key(&key));

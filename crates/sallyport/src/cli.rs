@@ -92,6 +92,9 @@ pub(crate) enum Command {
     /// Evaluate described requests against the authorization policy offline (`test`), or
     /// compile it and report errors (`validate`).
     Policy(crate::commands::policy::PolicyArgs),
+    /// The admin API of a running gateway: blocks, live events, reload, audit search,
+    /// compliance reports — everything the console does (docs/admin.md).
+    Admin(crate::commands::admin_client::AdminArgs),
     /// Run the built-in demo MCP server on stdin/stdout (used by `demo`).
     #[command(hide = true)]
     DemoServer,

@@ -1,5 +1,6 @@
 //! The subcommands.
 
+pub(crate) mod admin_client;
 pub(crate) mod approvals;
 mod audit;
 mod check;
@@ -27,7 +28,11 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     // The demo server runs as a child whose stderr the gateway logs: keep it quiet.
     let quiet =
         matches!(cli.command, Command::DemoServer) && std::env::var_os("SALLYPORT_LOG").is_none();
-    runtime::init_logging(if quiet { "warn" } else { &cli.log }, cli.log_format);
+    let _trace_export = runtime::init_logging(
+        if quiet { "warn" } else { &cli.log },
+        cli.log_format,
+        crate::tracing_export::config_path(&cli.command),
+    );
     match cli.command {
         Command::Check { config } => check::run(&config),
         Command::Schema => {
@@ -54,6 +59,7 @@ pub(crate) fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Pins(args) => pins::run(&args),
         Command::Approvals(args) => approvals::run(&args),
         Command::Incidents(args) => incidents::run(&args),
+        Command::Admin(args) => tokio_runtime()?.block_on(admin_client::run(args)),
         Command::Policy(args) => policy::run(&args),
         Command::Audit { action } => tokio_runtime()?.block_on(audit::run(action)),
         Command::DemoServer => {
@@ -90,6 +96,7 @@ async fn serve(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
     access_log::spawn(&running.bus, access_log::Target::open(access)?);
     reload::spawn(path.to_owned(), running.clone(), &config);
     spawn_inventory(running.gateway.clone());
+    crate::admin::spawn(&config, path, &running).await?;
     serve_http(running, addr, tls).await
 }
 

@@ -1,6 +1,7 @@
 //! `sallyport`: the zero-trust security gateway for AI agents.
 
 mod access_log;
+mod admin;
 mod audit;
 mod cli;
 mod commands;
@@ -9,6 +10,7 @@ mod reload;
 mod respond;
 mod runtime;
 mod tls;
+mod tracing_export;
 
 use clap::Parser;
 

@@ -102,6 +102,8 @@ pub(crate) struct ResponseHandles {
     pub(crate) stats: Arc<sallyport_respond::ResponseStats>,
     /// The notification sinks, when configured.
     pub(crate) notifier: Option<Arc<sallyport_notify::Notifier>>,
+    /// The incident store, when `incidents` is configured.
+    pub(crate) incidents: Option<Arc<sallyport_incidents::IncidentStore>>,
 }
 
 /// Starts the orchestrator on its own task, reading `records`.
@@ -111,7 +113,10 @@ pub(crate) fn spawn(
     audit: Option<AuditTrail>,
     records: Receiver<DecisionRecord>,
 ) -> ResponseHandles {
-    let mut handles = ResponseHandles::default();
+    let mut handles = ResponseHandles {
+        incidents: plan.incidents.as_ref().map(alerts::Incidents::store),
+        ..ResponseHandles::default()
+    };
     if plan.responder.is_none() && plan.rules.is_none() {
         return handles;
     }

@@ -13,16 +13,49 @@ use tracing_subscriber::EnvFilter;
 
 use crate::cli::LogFormat;
 
-/// Logs go to stderr (stdout may be the MCP channel).
-pub(crate) fn init_logging(filter: &str, format: LogFormat) {
+/// Logs go to stderr (stdout may be the MCP channel). When `config` (the file of `serve` or
+/// `stdio`) has a `tracing` section, exchange spans are also exported over OTLP; the returned
+/// export flushes them when dropped, so the caller keeps it until the command has finished.
+pub(crate) fn init_logging(
+    filter: &str,
+    format: LogFormat,
+    config: Option<&Path>,
+) -> Option<crate::tracing_export::TraceExport> {
+    use tracing_subscriber::layer::{Layer, SubscriberExt};
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs: crate::tracing_export::BoxedLayer = match format {
+        LogFormat::Text => logs.boxed(),
+        LogFormat::Json => logs.json().boxed(),
     };
+    let export = config.and_then(crate::tracing_export::TraceExport::start);
+    let (export, failed) = match export {
+        Some(Ok(export)) => (Some(export), None),
+        Some(Err(error)) => (None, Some(error)),
+        None => (None, None),
+    };
+    let mut layers = vec![
+        logs.with_filter(crate::tracing_export::log_filter(filter))
+            .boxed(),
+    ];
+    layers.extend(
+        export
+            .as_ref()
+            .and_then(crate::tracing_export::TraceExport::layer),
+    );
+    let _ = tracing_subscriber::registry().with(layers).try_init();
+    if let Some(error) = failed {
+        tracing::error!(%error, "Trace export not started; spans are not exported.");
+    }
+    if let Some(export) = &export {
+        tracing::info!(
+            endpoint = export.endpoint(),
+            "Exporting exchange spans over OTLP."
+        );
+    }
+    export
 }
 
 /// Loads and validates a config file, with every error listed.

@@ -1,4 +1,4 @@
-//! Prometheus metrics for Sallyport, fed from the decision bus.
+//! Prometheus metrics for Sallyport, fed from the decision bus, and OpenTelemetry trace export.
 //!
 //! [`Metrics`] holds every family (seed 001's security metrics, seed 003's server metrics and
 //! the `sallyport_*` ones) in one registry. A [`DecisionObserver`] turns each
@@ -6,6 +6,7 @@
 //! [`subscriber::spawn`] runs one on a bus subscription. Values that records do not carry
 //! (sessions, breaker states, the audit queue) are set through hooks on [`Metrics`].
 //! Labels are bounded: no principals, only configured servers, a capped set of tool names.
+//! [`otlp`] exports `tracing` spans (a span per exchange) to an OTLP/HTTP collector.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -25,6 +26,7 @@ pub mod in_flight;
 pub mod labels;
 mod metrics;
 mod observer;
+pub mod otlp;
 mod response;
 pub mod subscriber;
 #[doc(hidden)]

@@ -43,7 +43,7 @@ impl AuditTrail {
         record: &DecisionRecord,
         ex: &Exchange<'_>,
     ) -> Result<(), Denial> {
-        match self.log.append(event(record, ex)).await {
+        match self.log.append(self.tagged(event(record, ex))).await {
             Ok(_) => Ok(()),
             Err(error) => Err(self.refusal(&error)),
         }
@@ -53,7 +53,7 @@ impl AuditTrail {
     /// edge). When the queue is full the append continues on a task; nothing is dropped
     /// unless the log refuses it, which is logged.
     pub(crate) fn submit(&self, record: &DecisionRecord, ex: &Exchange<'_>) {
-        let event = event(record, ex);
+        let event = self.tagged(event(record, ex));
         match self.log.try_append(event.clone()) {
             Ok(_) => {}
             Err(AuditError::QueueFull { .. }) => {
@@ -68,6 +68,21 @@ impl AuditTrail {
                 self.refusal(&error);
             }
         }
+    }
+
+    /// Adds the configured compliance tags (and `policy_violation` on refusals).
+    fn tagged(&self, mut event: AuditEvent) -> AuditEvent {
+        let refused = matches!(event.outcome.as_str(), "deny" | "hold");
+        let tags = self
+            .log
+            .config()
+            .compliance_tags(event.resource.as_deref(), refused);
+        for tag in tags {
+            if !event.compliance_tags.contains(&tag) {
+                event.compliance_tags.push(tag);
+            }
+        }
+        event
     }
 
     /// Counts and logs a failed append (rate-limited: once per 1,000), and says what the

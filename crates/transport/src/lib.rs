@@ -7,6 +7,7 @@ pub mod audit;
 pub mod build;
 pub mod bus;
 pub mod downstream;
+pub mod exchange_span;
 pub mod federation;
 pub mod gateway;
 pub mod health;
@@ -14,6 +15,7 @@ pub mod inventory;
 pub mod mirrored;
 pub mod relay;
 pub mod session;
+pub mod trace_context;
 pub mod traffic;
 pub mod upstream;
 

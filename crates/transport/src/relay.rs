@@ -107,8 +107,17 @@ impl Relay {
                 decision = Decision::Deny(denial);
             }
         }
+        crate::exchange_span::note(&record, ex.message);
         self.sink.publish(record);
         decision
+    }
+
+    /// A new exchange id: the relay's random prefix and a counter. Every record of an
+    /// exchange carries its id (see [`crate::exchange_span`]); a record made outside one
+    /// (an edge refusal) gets an id of its own.
+    pub fn next_exchange_id(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n}", self.prefix)
     }
 
     /// Record a refusal decided outside the chain (envelope, header, session or routing checks).
@@ -136,6 +145,7 @@ impl Relay {
         if let Some(audit) = &self.audit {
             audit.submit(&record, ex);
         }
+        crate::exchange_span::note(&record, ex.message);
         self.sink.publish(record);
     }
 
@@ -150,9 +160,8 @@ impl Relay {
         guards: Vec<GuardRecord>,
         duration_ns: u64,
     ) -> DecisionRecord {
-        let n = self.counter.fetch_add(1, Ordering::Relaxed);
         DecisionRecord {
-            exchange_id: format!("{}-{n}", self.prefix),
+            exchange_id: crate::exchange_span::id().unwrap_or_else(|| self.next_exchange_id()),
             time_unix_ms: now_ms(),
             direction: ex.direction,
             kind: kind_name(ex.message),

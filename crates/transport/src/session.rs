@@ -27,6 +27,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::exchange_span::{ExchangeScope, SessionFacts};
 use crate::gateway::{Core, Gateway};
 use crate::upstream::{ClientHello, LinkEvent};
 use slot::LinkSlot;
@@ -273,16 +274,15 @@ impl Session {
     }
 
     /// Handles one message from the client. Requests are answered on `reply`; notifications
-    /// and responses need none.
+    /// and responses need none. The work runs in the exchange's span (`exchange_span`).
     pub async fn handle(self: &Arc<Self>, msg: Message, principal: &Principal, reply: ClientSink) {
         *lock(&self.last_seen) = Instant::now();
-        let span = tracing::debug_span!(
-            "message",
-            session.id = self.id.as_deref().unwrap_or("stateless"),
-            principal.id = %principal.id,
-            jsonrpc.id = %msg.id().map(|i| i.to_string()).unwrap_or_default(),
-            method = msg.method().unwrap_or("(response)"),
-        );
+        let facts = SessionFacts {
+            id: self.id.as_deref(),
+            version: &self.version,
+        };
+        let id = self.gw.core().relay.next_exchange_id();
+        let scope = ExchangeScope::open(id, &msg, facts, principal);
         let work = async {
             match msg.kind() {
                 MessageKind::Request => self.handle_request(msg, principal, reply).await,
@@ -292,7 +292,7 @@ impl Session {
                 }
             }
         };
-        tracing::Instrument::instrument(work, span).await;
+        scope.run(work).await;
     }
 
     async fn handle_request(

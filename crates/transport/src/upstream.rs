@@ -180,6 +180,7 @@ impl Link {
             });
         }
         self.adapt_outgoing(&mut msg);
+        crate::exchange_span::stamp_meta(&mut msg);
         let (link_id, rx) = self.pending.register(&mut msg, 64);
         // The stream exists before the request leaves: if the caller goes away while the
         // POST is under way, dropping it cancels the request upstream.

@@ -79,6 +79,7 @@ impl Backend {
             },
             retention: Default::default(),
             exporters: Vec::new(),
+            compliance: Vec::new(),
         }
     }
 

@@ -54,11 +54,37 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     }
+    operator_sections(&config);
     Ok(if response_sections(&config) {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// The admin listener and trace export, when configured (their errors are config errors,
+/// reported above).
+fn operator_sections(config: &sallyport_config::Config) {
+    if let Some(admin) = &config.admin {
+        let console = if admin.console { ", console at /console/" } else { "" };
+        println!(
+            "  ✓ admin: http://{}/admin/ ({} token(s){}{console})",
+            admin.listen,
+            admin.tokens.len(),
+            if admin.gateway_auth && config.auth.is_some() {
+                ", gateway credentials with an admin or viewer role"
+            } else {
+                ""
+            }
+        );
+    }
+    if let Some(tracing) = &config.tracing {
+        println!(
+            "  ✓ tracing: OTLP to {} as {}",
+            without_query(&tracing.otlp_endpoint),
+            tracing.service_name
+        );
+    }
 }
 
 /// Compiles the correlation rules and builds the notification sinks as `serve` would,

@@ -14,7 +14,7 @@ use sallyport_transport::audit::AuditTrail;
 
 /// The incident store and its grouping window.
 pub(crate) struct Incidents {
-    store: IncidentStore,
+    store: Arc<IncidentStore>,
     window_ms: u64,
 }
 
@@ -29,9 +29,14 @@ impl Incidents {
         }
         .context("opening the incident store (incidents.store)")?;
         Ok(Self {
-            store,
+            store: Arc::new(store),
             window_ms: config.group_window_secs.saturating_mul(1000),
         })
+    }
+
+    /// The store (the admin API reads and changes it too).
+    pub(crate) fn store(&self) -> Arc<IncidentStore> {
+        self.store.clone()
     }
 
     /// Files the response's alert; the incident's id, or `None` when the store failed
@@ -104,6 +109,14 @@ impl Actions {
                     let ended = self.gw.end_sessions_of(p, response.tenant.as_deref()).await;
                     outcome.status = if ended > 0 { "done" } else { "none_open" };
                 }
+                "revoke_key" => {
+                    let Some(p) = principal.as_deref() else {
+                        outcome.status = "skipped";
+                        continue;
+                    };
+                    let revoked = self.revoke_keys_of(p, response.tenant.as_deref());
+                    outcome.status = if revoked > 0 { "done" } else { "none_active" };
+                }
                 "alert" => {
                     let queued = self.notifier.as_ref().map_or(0, |n| n.notify(&note));
                     outcome.status = if queued > 0 { "done" } else { "logged" };
@@ -114,6 +127,33 @@ impl Actions {
         self.stats.record(&response);
         log(&response, incident.as_deref());
         self.audit(&response, incident.as_deref()).await;
+    }
+
+    /// Revokes every active API key of a principal (its tenant's): its next request is
+    /// refused at the edge. Returns how many were revoked.
+    fn revoke_keys_of(&self, principal: &str, tenant: Option<&str>) -> usize {
+        let core = self.gw.core();
+        let Some(store) = core.auth.as_ref().and_then(|a| a.api_keys()) else {
+            return 0;
+        };
+        let now = std::time::SystemTime::now();
+        let mut revoked = 0;
+        for key in store.list() {
+            let theirs = key.principal_id == principal && key.tenant.as_deref() == tenant;
+            if !theirs || key.revoked {
+                continue;
+            }
+            match store.revoke(&key.prefix, now) {
+                Ok(_) => {
+                    revoked += 1;
+                    tracing::warn!(prefix = %key.prefix, principal, "API key revoked by a correlation rule.");
+                }
+                Err(error) => {
+                    tracing::error!(%error, prefix = %key.prefix, "API key not revoked.");
+                }
+            }
+        }
+        revoked
     }
 
     /// A `security_events` threshold was reached: an action other than `log` goes to the

@@ -185,6 +185,9 @@ impl HttpWire {
         for (name, value) in mirrored {
             rb = rb.header(name, value);
         }
+        for (name, value) in crate::exchange_span::outbound_headers() {
+            rb = rb.header(name, value);
+        }
         rb.body(msg.to_bytes())
     }
 

@@ -75,6 +75,7 @@ pub(crate) async fn message(
     State(st): State<SseState>,
     Extension(principal): Extension<Principal>,
     Query(q): Query<SessionQuery>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let core = st.gw.core();
@@ -128,13 +129,14 @@ pub(crate) async fn message(
     };
     let sink = conn.sink.clone();
     let is_request = msg.kind() == MessageKind::Request;
-    tokio::spawn(async move {
+    let from_http = crate::trace_context::TraceContext::from_headers(&headers);
+    tokio::spawn(crate::trace_context::scope(from_http, async move {
         if is_request {
             session.handle(msg, &principal, sink).await;
         } else {
             let (tx, _rx) = mpsc::channel(1);
             session.handle(msg, &principal, tx).await;
         }
-    });
+    }));
     StatusCode::ACCEPTED.into_response()
 }

@@ -28,7 +28,9 @@ pub(crate) async fn post(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let resp = post_message(&gw, principal, &headers, &body).await;
+    let from_http = crate::trace_context::TraceContext::from_headers(&headers);
+    let resp =
+        crate::trace_context::scope(from_http, post_message(&gw, principal, &headers, &body)).await;
     super::authn::with_step_up_challenge(&gw.core(), resp)
 }
 
@@ -282,9 +284,13 @@ async fn dispatch(
     let is_request = msg.kind() == MessageKind::Request;
     let (tx, mut rx) = mpsc::channel(32);
     let mirrored = crate::mirrored::current();
-    let work = crate::mirrored::scope(mirrored, async move {
-        session.handle(msg, &principal, tx).await
-    });
+    let from_http = crate::trace_context::from_http();
+    let work = crate::mirrored::scope(
+        mirrored,
+        crate::trace_context::scope(from_http, async move {
+            session.handle(msg, &principal, tx).await
+        }),
+    );
     if !is_request {
         tokio::spawn(work);
         return StatusCode::ACCEPTED.into_response();
@@ -335,7 +341,10 @@ async fn batch(session: Arc<Session>, msgs: Vec<Message>, principal: Principal) 
         let (tx, mut rx) = mpsc::channel(32);
         let s = session.clone();
         let p = principal.clone();
-        tokio::spawn(async move { s.handle(msg, &p, tx).await });
+        let from_http = crate::trace_context::from_http();
+        tokio::spawn(crate::trace_context::scope(from_http, async move {
+            s.handle(msg, &p, tx).await
+        }));
         if !is_request {
             continue;
         }
