@@ -21,7 +21,8 @@ pub struct ActionOutcome {
     /// What it acts on (`ip:203.0.113.7`, `principal:acme/alice`), when it has a target.
     pub target: Option<String>,
     /// `done` (performed on the security state), `gateway` (the caller performs it:
-    /// `alert`, `invalidate_sessions`) or `skipped` (no target in the alert's key).
+    /// `alert`, `invalidate_sessions`, `revoke_key`) or `skipped` (no target in the alert's
+    /// key).
     pub status: &'static str,
 }
 
@@ -130,7 +131,10 @@ impl Orchestrator {
         };
         match action {
             CorrelationAction::Alert => outcome(None, "gateway"),
-            CorrelationAction::InvalidateSessions => outcome(who, "gateway"),
+            CorrelationAction::InvalidateSessions | CorrelationAction::RevokeKey => match who {
+                Some(who) => outcome(Some(who), "gateway"),
+                None => outcome(None, "skipped"),
+            },
             CorrelationAction::BlockIp { duration_secs } => {
                 let ip = alert
                     .key_value(KeyField::SourceIp)
@@ -191,9 +195,9 @@ pub fn unsupported_actions(rules: &RuleSet) -> Vec<(String, &'static str)> {
         .actions()
         .flat_map(|(id, actions)| {
             actions.iter().filter_map(move |a| match a {
-                CorrelationAction::RevokeKey
-                | CorrelationAction::QuarantineTool
-                | CorrelationAction::QuarantineServer => Some((id.to_owned(), a.as_str())),
+                CorrelationAction::QuarantineTool | CorrelationAction::QuarantineServer => {
+                    Some((id.to_owned(), a.as_str()))
+                }
                 _ => None,
             })
         })

@@ -74,11 +74,16 @@ fn config(dir: &Path, hook: &str, extra: &str) -> String {
     format!(
         "servers:\n{servers}auth:\n  api_keys: {{ store_path: {keys}, hmac_secret: {{ type: file, path: {secret} }} }}\n\
          detect:\n  pinning: {{ store: {pins} }}\n\
-         correlation: {{}}\n\
+         {correlation}\
          notifications:\n  sinks:\n    - {{ name: soc, kind: webhook, url: \"{hook}\", secret_env: {TEST_WEBHOOK_SECRET_ENV}, min_severity: warning, initial_backoff_ms: 50 }}\n\
          approvals: {{ store: {approvals}, wait_secs: 0 }}\n\
          incidents: {{ store: {incidents} }}\n\
          {extra}audit:\n  store: {{ type: sqlite, path: \"{d}/audit.db\" }}\n  signing_key: \"{d}/audit.pk8\"\n  public_key: \"{d}/audit.pub.pem\"\n  durability: {{ mode: sync }}\n",
+        correlation = if extra.contains("correlation:") {
+            ""
+        } else {
+            "correlation: {}\n"
+        },
         keys = yaml_str(&dir.join("keys.json").display().to_string()),
         secret = yaml_str(&dir.join("hmac.secret").display().to_string()),
         pins = yaml_str(&dir.join("pins.db").display().to_string()),
@@ -344,6 +349,56 @@ async fn an_exfiltration_chain_puts_the_principal_under_approval_and_a_benign_re
         1.0,
     )
     .await;
+}
+
+/// A rule with `revoke_key`: the principal's API keys are revoked the moment it fires, so its
+/// next call is refused at the edge (401) while another principal's key still works. Without
+/// the action the same calls keep working (the rule only alerts).
+#[tokio::test(flavor = "multi_thread")]
+async fn revoke_key_revokes_the_principals_api_keys_at_once() {
+    for revoke in [false, true] {
+        let (hook, _received) = webhook_receiver().await;
+        let actions = if revoke {
+            "[ { type: alert }, { type: revoke_key } ]"
+        } else {
+            "[ { type: alert } ]"
+        };
+        let extra = format!(
+            "correlation:\n  include_default_rules: false\n  rules:\n    - id: hammering\n      title: Hammering one tool\n      severity: high\n      window_secs: 60\n      group_by: [principal]\n      condition: {{ type: threshold, match: {{ kind: tool_call }}, count: 3 }}\n      actions: {actions}\n"
+        );
+        let (gw, keys) = gateway_with(&hook, &["mallory", "carol"], &extra).await;
+        let (mallory, carol) = (&keys[0], &keys[1]);
+        for id in 1..=3 {
+            let (status, body) =
+                call(&gw, mallory, id, "w__get_weather", json!({"city": "Oslo"})).await;
+            assert_eq!(status, 200, "call {id}: {body}");
+        }
+        // The rule fired on the third call; give the orchestrator its moment.
+        let mut refused = false;
+        for _ in 0..50 {
+            let (status, _) =
+                call(&gw, mallory, 9, "w__get_weather", json!({"city": "Oslo"})).await;
+            if status == 401 {
+                refused = true;
+                break;
+            }
+            if !revoke {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(refused, revoke, "revoke_key configured: {revoke}");
+        let (status, body) = call(&gw, carol, 10, "w__get_weather", json!({"city": "Oslo"})).await;
+        assert_eq!(status, 200, "another principal is untouched: {body}");
+        if revoke {
+            let events = audit_events(&gw);
+            assert!(
+                events.iter().any(|e| e["event_type"] == "response_action"
+                    && e.to_string().contains("revoke_key")),
+                "the revocation is audited"
+            );
+        }
+    }
 }
 
 #[test]
