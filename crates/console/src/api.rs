@@ -10,6 +10,7 @@ pub(crate) mod events;
 pub(crate) mod incidents;
 pub(crate) mod inventory;
 pub(crate) mod keys;
+pub(crate) mod quarantines;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -81,6 +82,12 @@ pub(crate) fn routes() -> Router<Arc<AdminState>> {
             "/admin/blocks/principal/{id}",
             delete(blocks::unblock_principal),
         )
+        .route(
+            "/admin/quarantines",
+            get(quarantines::list)
+                .post(quarantines::add)
+                .delete(quarantines::release),
+        )
         .route("/admin/incidents", get(incidents::list))
         .route("/admin/incidents/{id}", get(incidents::show))
         .route(
@@ -112,6 +119,7 @@ pub(crate) fn routes() -> Router<Arc<AdminState>> {
         inventory::servers, inventory::tools, inventory::tool, inventory::approve, inventory::reject,
         approvals::list, approvals::approve, approvals::deny,
         blocks::list, blocks::add, blocks::unblock_ip, blocks::unblock_principal,
+        quarantines::list, quarantines::add, quarantines::release,
         incidents::list, incidents::show, incidents::acknowledge, incidents::resolve,
         keys::list, keys::create, keys::revoke,
         audit::search, audit::verify,

@@ -49,6 +49,10 @@ pub(crate) fn routes() -> Router<Arc<AdminState>> {
             post(actions::decide_approval),
         )
         .route("/console/blocks/unblock", post(actions::unblock))
+        .route(
+            "/console/quarantines/release",
+            post(actions::release_quarantine),
+        )
         .route("/console/incidents", get(pages::incidents))
         .route(
             "/console/incidents/{id}/{change}",

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sallyport_pipeline::{Direction, Exchange, Guard, GuardError, Hold, Verdict};
+use sallyport_pipeline::{Denial, DenyCode, Direction, Exchange, Guard, GuardError, Hold, Verdict};
 
 use crate::state::SecurityState;
 
@@ -46,5 +46,55 @@ impl Guard for ApprovalHoldGuard {
                 None => Verdict::Allow,
             },
         )
+    }
+}
+
+/// Refuses `tools/call` requests to quarantined tools and servers (the correlation actions
+/// `quarantine_tool` and `quarantine_server`, and operators' quarantines). Costs one atomic
+/// load per call while nothing is quarantined.
+#[derive(Debug)]
+pub struct QuarantineGuard {
+    state: Arc<SecurityState>,
+}
+
+impl QuarantineGuard {
+    /// A guard reading `state`.
+    pub fn new(state: Arc<SecurityState>) -> Self {
+        Self { state }
+    }
+}
+
+impl Guard for QuarantineGuard {
+    fn name(&self) -> &'static str {
+        "response_quarantine"
+    }
+
+    fn applies_to(&self, ex: &Exchange<'_>) -> bool {
+        ex.direction == Direction::ClientToServer
+            && ex.method == Some("tools/call")
+            && ex.server.is_some()
+            && ex.tool.is_some()
+            && self.state.any_quarantine()
+    }
+
+    fn check(&self, ex: &Exchange<'_>) -> Result<Verdict, GuardError> {
+        let (Some(server), Some(tool)) = (ex.server, ex.tool) else {
+            return Ok(Verdict::Allow);
+        };
+        let Some((target, reason)) = self.state.quarantined(server, tool, Instant::now()) else {
+            return Ok(Verdict::Allow);
+        };
+        let what = if target.tool.is_some() {
+            format!("Tool {tool}")
+        } else {
+            format!("Server {server}")
+        };
+        let denial = Denial::client(
+            DenyCode::ToolQuarantined,
+            format!("{what} is quarantined by Sallyport's incident response; an operator must lift the quarantine before it can be used"),
+        )
+        .with_detail(format!("{target} quarantined: {reason}"))
+        .with_data(serde_json::json!({ "server": server, "tool": tool }));
+        Ok(Verdict::Deny(denial))
     }
 }

@@ -11,6 +11,7 @@ use sallyport_pipeline::DecisionRecord;
 use serde::Serialize;
 
 use crate::correlation::{correlation_event, correlation_kind, finding_labels};
+use crate::quarantine::QuarantineTarget;
 use crate::state::SecurityState;
 
 /// What became of one action of a fired rule.
@@ -146,6 +147,23 @@ impl Orchestrator {
                 self.state.block_ip(ip, Some(duration), reason, now);
                 outcome(Some(format!("ip:{ip}")), "done")
             }
+            CorrelationAction::QuarantineTool | CorrelationAction::QuarantineServer => {
+                let target = QuarantineTarget {
+                    server: alert.key_value(KeyField::Server).map(str::to_owned),
+                    tool: match action {
+                        CorrelationAction::QuarantineTool => {
+                            alert.key_value(KeyField::Tool).map(str::to_owned)
+                        }
+                        _ => None,
+                    },
+                };
+                if target.tool.is_none() && target.server.is_none() {
+                    return outcome(None, "skipped");
+                }
+                let label = target.to_string();
+                self.state.quarantine(target, None, reason, now);
+                outcome(Some(label), "done")
+            }
             _ => {
                 let Some(p) = principal else {
                     return outcome(None, "skipped");
@@ -186,20 +204,4 @@ impl Orchestrator {
     fn duration(&self, secs: Option<u64>) -> Duration {
         secs.map_or(self.default_block, Duration::from_secs)
     }
-}
-
-/// Actions this orchestrator cannot perform yet, as `(rule id, action)`: a config naming
-/// one is refused at start rather than silently ignored.
-pub fn unsupported_actions(rules: &RuleSet) -> Vec<(String, &'static str)> {
-    rules
-        .actions()
-        .flat_map(|(id, actions)| {
-            actions.iter().filter_map(move |a| match a {
-                CorrelationAction::QuarantineTool | CorrelationAction::QuarantineServer => {
-                    Some((id.to_owned(), a.as_str()))
-                }
-                _ => None,
-            })
-        })
-        .collect()
 }

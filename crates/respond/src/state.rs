@@ -113,6 +113,7 @@ pub struct SecurityState {
     max_blocks: AtomicUsize,
     violations: crate::violations::Violations,
     held: crate::held::HeldPrincipals,
+    quarantines: crate::quarantine::Quarantines,
 }
 
 impl Default for SecurityState {
@@ -130,6 +131,7 @@ impl SecurityState {
             max_blocks: AtomicUsize::new(max_blocks.max(1)),
             violations: crate::violations::Violations::default(),
             held: crate::held::HeldPrincipals::default(),
+            quarantines: crate::quarantine::Quarantines::default(),
         }
     }
 
@@ -173,6 +175,43 @@ impl SecurityState {
     /// Ends a `require_approval` hold; true if there was one.
     pub fn release_approval_hold(&self, id: &str, tenant: Option<&str>) -> bool {
         self.held.release(id, tenant)
+    }
+
+    /// Refuses every call to `target` from `now` for `duration` (`None`: until restart or
+    /// release); `reason` names the rule or operator.
+    pub fn quarantine(
+        &self,
+        target: crate::QuarantineTarget,
+        duration: Option<Duration>,
+        reason: &str,
+        now: Instant,
+    ) {
+        self.quarantines.add(target, duration, reason, now);
+    }
+
+    /// Whether anything may be quarantined (one atomic load).
+    pub fn any_quarantine(&self) -> bool {
+        self.quarantines.any()
+    }
+
+    /// The quarantine refusing calls to `server`'s `tool` at `now`, and why, if any.
+    pub fn quarantined(
+        &self,
+        server: &str,
+        tool: &str,
+        now: Instant,
+    ) -> Option<(crate::QuarantineTarget, String)> {
+        self.quarantines.reason(server, tool, now)
+    }
+
+    /// Lifts a quarantine; true if there was one.
+    pub fn release_quarantine(&self, target: &crate::QuarantineTarget) -> bool {
+        self.quarantines.release(target)
+    }
+
+    /// Every quarantine in force now.
+    pub fn quarantines(&self) -> Vec<crate::QuarantineEntry> {
+        self.quarantines.list(Instant::now())
     }
 
     /// Security events principal `id` (of `tenant`) caused in the last hour.

@@ -13,8 +13,8 @@ use sallyport_pipeline::{
     DecisionRecord, DenyCode, Direction, Exchange, Guard, GuardRecord, Outcome, Principal, Verdict,
 };
 use sallyport_respond::{
-    ApprovalHoldGuard, Orchestrator, SecurityState, correlation_kind, finding_labels,
-    unsupported_actions,
+    ApprovalHoldGuard, Orchestrator, QuarantineGuard, QuarantineTarget, SecurityState,
+    correlation_kind, finding_labels,
 };
 
 const IP: IpAddr = IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7));
@@ -162,19 +162,53 @@ fn the_hold_guard_holds_tool_calls_of_held_principals_only() {
 }
 
 #[test]
-fn actions_the_gateway_cannot_perform_are_named() {
-    let config: CorrelationConfig = serde_saphyr::from_str(
-        "include_default_rules: false\nrules:\n  - id: r1\n    title: t\n    severity: high\n    window_secs: 60\n    group_by: [tool]\n    condition: { type: threshold, match: { kind: threat_detected }, count: 2 }\n    actions: [ { type: quarantine_tool } ]\n",
-    )
-    .unwrap();
-    let rules = config.compile().unwrap();
-    assert_eq!(
-        unsupported_actions(&rules),
-        vec![("r1".to_owned(), "quarantine_tool")]
+fn quarantine_tool_refuses_that_tool_until_lifted_and_revoke_key_is_left_to_the_gateway() {
+    let (mut o, state) = orchestrator(
+        "include_default_rules: false\nrules:\n  - id: noisy\n    title: noisy\n    severity: high\n    window_secs: 60\n    group_by: [principal, server, tool]\n    condition: { type: threshold, match: { kind: tool_call }, count: 2 }\n    actions: [ { type: quarantine_tool }, { type: revoke_key } ]\n",
     );
-    let shipped = CorrelationConfig::default().compile().unwrap();
+    let now = Instant::now();
+    let call = record("mallory", "read_file", Outcome::Allow, None);
+    assert!(o.observe(&call, now).is_empty());
+    let fired = o.observe(&call, now);
+    assert_eq!(fired.len(), 1);
+    let outcomes: Vec<(&str, Option<&str>, &str)> = fired[0]
+        .outcomes
+        .iter()
+        .map(|x| (x.action, x.target.as_deref(), x.status))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("quarantine_tool", Some("tool:fs/read_file"), "done"),
+            ("revoke_key", Some("principal:acme/mallory"), "gateway"),
+        ]
+    );
+
+    let guard = QuarantineGuard::new(state.clone());
+    let alice = Principal::local();
+    let msg = Message::request(RequestId::Number(1), "tools/call", None);
+    let mut ex = Exchange::new(Direction::ClientToServer, &msg, &alice, Era::Modern);
+    ex.server = Some("fs");
+    ex.tool = Some("read_file");
+    assert!(guard.applies_to(&ex));
+    match guard.check(&ex).unwrap() {
+        Verdict::Deny(d) => assert_eq!(d.code, DenyCode::ToolQuarantined),
+        other => panic!("{other:?}"),
+    }
+    ex.tool = Some("write_file");
+    assert_eq!(
+        guard.check(&ex).unwrap(),
+        Verdict::Allow,
+        "other tools pass"
+    );
+
+    let target = QuarantineTarget {
+        server: Some("fs".into()),
+        tool: Some("read_file".into()),
+    };
+    assert!(state.release_quarantine(&target));
     assert!(
-        unsupported_actions(&shipped).is_empty(),
-        "the shipped rules use what exists"
+        !guard.applies_to(&ex),
+        "nothing quarantined: the guard is not even asked"
     );
 }

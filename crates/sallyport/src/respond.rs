@@ -12,7 +12,7 @@ pub(crate) use alerts::default_incident_store;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use sallyport_config::Config;
 use sallyport_correlate::{RuleFile, RuleSet};
 use sallyport_pipeline::DecisionRecord;
@@ -82,17 +82,10 @@ pub(crate) fn compile_rules(c: &sallyport_correlate::CorrelationConfig) -> anyho
         }
         None => None,
     };
-    let rules = c.compile_with_file(file.as_ref()).map_err(|errors| {
+    c.compile_with_file(file.as_ref()).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         anyhow::anyhow!("correlation rules: {}", lines.join("; "))
-    })?;
-    let unsupported = sallyport_respond::unsupported_actions(&rules);
-    if let Some((rule, action)) = unsupported.first() {
-        bail!(
-            "correlation rule {rule}: the action {action} is not available yet; remove it (alert, block_ip, block_principal, raise_risk, require_approval and invalidate_sessions are)"
-        );
-    }
-    Ok(rules)
+    })
 }
 
 /// What the metrics read from the orchestrator.

@@ -102,8 +102,8 @@ pub(crate) struct Running {
     response: ResponseSections,
     /// What the metrics read from the response orchestrator.
     pub(crate) response_handles: crate::respond::ResponseHandles,
-    /// The state whose `require_approval` holds a guard reads, when correlation is on.
-    held_by: Option<Arc<sallyport_respond::SecurityState>>,
+    /// Whether a correlation rule can hold principals' calls (`require_approval`).
+    holds_calls: bool,
 }
 
 impl Running {
@@ -119,14 +119,15 @@ impl Running {
         rand::rng().fill_bytes(&mut cursor_key);
         let plan = crate::respond::Plan::build(config)?;
         let security = Arc::new(sallyport_respond::SecurityState::default());
-        let held_by = plan.holds_calls().then(|| security.clone());
+        let holds_calls = plan.holds_calls();
         let core = core(
             config,
             &bus,
             &cursor_key,
             audit.as_ref(),
             None,
-            held_by.as_ref(),
+            &security,
+            holds_calls,
         )
         .context("building the gateway")?;
         let gateway = Gateway::with_security(core, security);
@@ -151,7 +152,7 @@ impl Running {
             approvals: config.approvals.clone(),
             response: ResponseSections::of(config),
             response_handles,
-            held_by,
+            holds_calls,
         })
     }
 
@@ -164,7 +165,8 @@ impl Running {
             &self.cursor_key,
             self.audit.as_ref(),
             Some(&current),
-            self.held_by.as_ref(),
+            self.gateway.security(),
+            self.holds_calls,
         )?;
         if config.audit != self.audit_config {
             tracing::warn!("The audit section changed; it takes effect at the next restart.");
@@ -203,12 +205,17 @@ fn core(
     cursor_key: &[u8],
     audit: Option<&AuditTrail>,
     previous: Option<&Core>,
-    held_by: Option<&Arc<sallyport_respond::SecurityState>>,
+    security: &Arc<sallyport_respond::SecurityState>,
+    holds_calls: bool,
 ) -> anyhow::Result<Core> {
     let mut core = build::core_after(config, Arc::new(bus.clone()), cursor_key, previous)?;
-    if let Some(state) = held_by {
+    // After every other guard: quarantines refuse what the chain would otherwise allow
+    // (it costs one atomic load while nothing is quarantined).
+    let quarantine = sallyport_respond::QuarantineGuard::new(security.clone());
+    core.relay.push_guard(Box::new(quarantine));
+    if holds_calls {
         // Last in the chain: it holds only calls every other guard let through.
-        let guard = sallyport_respond::ApprovalHoldGuard::new(state.clone());
+        let guard = sallyport_respond::ApprovalHoldGuard::new(security.clone());
         core.relay.push_guard(Box::new(guard));
     }
     core.relay = core.relay.with_audit(audit.cloned());

@@ -401,8 +401,57 @@ async fn revoke_key_revokes_the_principals_api_keys_at_once() {
     }
 }
 
+/// A rule with `quarantine_tool`: once it fires, every call to that server's tool is
+/// refused (`tool_quarantined`) while its other tools still work; an operator lifts the
+/// quarantine through the admin API and the tool works again.
+#[tokio::test(flavor = "multi_thread")]
+async fn quarantine_tool_refuses_the_tool_until_an_operator_lifts_it() {
+    use sallyport_e2e::admin::{ADMIN_TOKEN, AdminClient, admin_yaml};
+    let (hook, _received) = webhook_receiver().await;
+    let port = sallyport_e2e::free_port();
+    let extra = format!(
+        "correlation:\n  include_default_rules: false\n  rules:\n    - id: hammered_tool\n      title: One tool hammered\n      severity: high\n      window_secs: 60\n      group_by: [server, tool]\n      condition: {{ type: threshold, match: {{ kind: tool_call }}, count: 3 }}\n      actions: [ {{ type: quarantine_tool }} ]\n{}",
+        admin_yaml(port)
+    );
+    let (gw, keys) = gateway_with(&hook, &["mallory"], &extra).await;
+    let key = &keys[0];
+    let admin = AdminClient::new(port, Some(ADMIN_TOKEN));
+    admin.wait_ready().await;
+    for id in 1..=3 {
+        let (status, body) = call(&gw, key, id, "w__get_weather", json!({"city": "Oslo"})).await;
+        assert_eq!(status, 200, "call {id}: {body}");
+        assert!(body.get("result").is_some(), "call {id}: {body}");
+    }
+    let mut refused = Value::Null;
+    for id in 10..60 {
+        let (_, body) = call(&gw, key, id, "w__get_weather", json!({"city": "Oslo"})).await;
+        if body.get("error").is_some() {
+            refused = body;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        refused["error"]["message"]
+            .to_string()
+            .contains("quarantined"),
+        "the hammered tool is refused: {refused}"
+    );
+    let (_, body) = call(&gw, key, 70, "w__lookup", json!({"key": "colour"})).await;
+    assert_eq!(body["result"]["content"][0]["text"], "value: 42", "{body}");
+    let listed = admin.get("/admin/quarantines").await.expect(200);
+    assert_eq!(listed[0]["server"], "w", "{listed}");
+    assert_eq!(listed[0]["tool"], "get_weather", "{listed}");
+    admin
+        .delete("/admin/quarantines?server=w&tool=get_weather")
+        .await
+        .expect(204);
+    let (_, body) = call(&gw, key, 71, "w__get_weather", json!({"city": "Oslo"})).await;
+    assert!(body.get("result").is_some(), "lifted: {body}");
+}
+
 #[test]
-fn check_refuses_actions_not_built_and_sinks_without_their_secret() {
+fn check_compiles_every_action_and_refuses_sinks_without_their_secret() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("sallyport.yaml");
     std::fs::write(
@@ -421,7 +470,7 @@ fn check_refuses_actions_not_built_and_sinks_without_their_secret() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!out.status.success(), "{stdout}");
     assert!(
-        stdout.contains("correlation rule quarantine_noisy_tool: the action quarantine_tool is not available yet"),
+        stdout.contains("quarantine_noisy_tool)") && stdout.contains("✓ correlation: 8 rules"),
         "{stdout}"
     );
     assert!(

@@ -16,6 +16,7 @@ use crate::api::audit::verify_chain;
 use crate::api::blocks::unblock_principal_as;
 use crate::api::incidents::change;
 use crate::api::inventory::{approve_tool as approve_pin, reject_tool as reject_pin};
+use crate::api::quarantines::release_as;
 use crate::error::ApiError;
 use crate::operator::Presented;
 use crate::sessions::COOKIE;
@@ -185,6 +186,30 @@ pub(crate) async fn unblock(
             unblock_principal_as(&state, &by, &form.value, tenant)?;
         }
     }
+    Ok(back("/console/"))
+}
+
+/// The release form.
+#[derive(Deserialize)]
+pub(crate) struct ReleaseForm {
+    csrf: String,
+    #[serde(default)]
+    server: String,
+    #[serde(default)]
+    tool: String,
+}
+
+/// `POST /console/quarantines/release`.
+pub(crate) async fn release_quarantine(
+    user: ConsoleUser,
+    State(state): State<Arc<AdminState>>,
+    headers: HeaderMap,
+    Form(form): Form<ReleaseForm>,
+) -> Result<Response, PageError> {
+    check_form(&user, &headers, &form.csrf)?;
+    let by = admin(&user)?;
+    let some = |s: String| (!s.is_empty()).then_some(s);
+    release_as(&state, &by, some(form.server), some(form.tool))?;
     Ok(back("/console/"))
 }
 

@@ -18,6 +18,7 @@ use crate::api::compliance::{Period, SignedReport, signed_report};
 use crate::api::events::{EventFilter, decision_stream};
 use crate::api::incidents::{IncidentView, list_incidents};
 use crate::api::inventory::{ServerView, ToolView, server_views, tool_detail, tool_views};
+use crate::api::quarantines::{QuarantineView, quarantine_views};
 use crate::error::ApiError;
 use crate::state::AdminState;
 
@@ -81,6 +82,7 @@ struct OverviewPage {
     chrome: Chrome,
     servers: Vec<ServerView>,
     blocks: Vec<BlockView>,
+    quarantines: Vec<QuarantineView>,
     pending_approvals: usize,
     open_incidents: usize,
     held_tools: usize,
@@ -98,6 +100,7 @@ pub(crate) async fn overview(
         chrome: Chrome::of(&user, "overview"),
         servers: server_views(&state),
         blocks: block_views(&state),
+        quarantines: quarantine_views(&state),
         pending_approvals: approvals.len(),
         open_incidents: incidents.len(),
         held_tools: held.len(),

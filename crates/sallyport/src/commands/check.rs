@@ -66,7 +66,11 @@ pub(crate) fn run(path: &Path) -> anyhow::Result<ExitCode> {
 /// reported above).
 fn operator_sections(config: &sallyport_config::Config) {
     if let Some(admin) = &config.admin {
-        let console = if admin.console { ", console at /console/" } else { "" };
+        let console = if admin.console {
+            ", console at /console/"
+        } else {
+            ""
+        };
         println!(
             "  ✓ admin: http://{}/admin/ ({} token(s){}{console})",
             admin.listen,
