@@ -44,7 +44,7 @@ setup_python() {
   want="$(hash_files "$req" "$cons")-$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
   if [[ "${SETUP_FORCE:-0}" != 1 && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] \
-     && "$venv/bin/python" -c 'import mcp, mcp_server_time, schemathesis' 2>/dev/null; then
+     && "$venv/bin/python" -c 'import mcp, mcp_server_time, schemathesis, openapi_spec_validator' 2>/dev/null; then
     log "python: .venv up to date ($("$venv/bin/python" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"), "/ mcp-server-time", m.version("mcp-server-time"))'))"
     return
   fi
@@ -56,7 +56,7 @@ setup_python() {
   log "python: pip install -r $req -c $cons"
   "$venv/bin/python" -m pip install --quiet --no-input -r "$req" -c "$cons" \
     || die "pip install failed (is PyPI reachable?)"
-  "$venv/bin/python" -c 'import mcp, mcp_server_time, schemathesis' || die "venv installed but 'import mcp' or 'import schemathesis' fails"
+  "$venv/bin/python" -c 'import mcp, mcp_server_time, schemathesis, openapi_spec_validator' || die "venv installed but 'import mcp' or 'import schemathesis' fails"
   echo "$want" >"$stamp"
   log "python: installed $("$venv/bin/python" -c 'import importlib.metadata as m; print("mcp", m.version("mcp"), "/ mcp-server-time", m.version("mcp-server-time"))')"
 }

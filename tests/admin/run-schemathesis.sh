@@ -96,6 +96,10 @@ for ((i = 0; i < 200; i++)); do
   sleep 0.1
 done
 [[ -s "$OUT/openapi.json" ]] || { tail -n 30 "$OUT/gateway.log" >&2; die "the admin API never answered at $ADMIN"; }
+# The document itself must be a valid OpenAPI 3.1 document (openapi-spec-validator).
+spec_ok=1
+"$PY" -c 'import json, sys; from openapi_spec_validator import validate; validate(json.load(open(sys.argv[1]))); print("openapi.json: valid OpenAPI", json.load(open(sys.argv[1]))["openapi"])' \
+  "$OUT/openapi.json" || spec_ok=0
 
 # Some audit and pin data to serve: list the demo server's tools (pins them) and call a tool
 # that does not exist (an audited refusal), with an API key made through the admin API.
@@ -150,6 +154,7 @@ print(len(cases) - bad, bad)
 PYEOF
 )
 if [[ $events_ok -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "GET /admin/events: $events_ct"; fi
+if [[ $spec_ok -eq 1 ]]; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "openapi.json is not a valid OpenAPI document"; fi
 [[ $rc -eq 0 || $failed -gt 0 ]] || failed=$((failed + 1))
 echo "$passed passed, $failed failed"
 [[ $rc -eq 0 && $failed -eq 0 ]]

@@ -158,7 +158,7 @@ async fn openapi() -> Json<utoipa::openapi::OpenApi> {
 }
 
 /// Who the credential belongs to, and what it may do.
-#[utoipa::path(get, path = "/admin/whoami", tag = "control",
+#[utoipa::path(get, operation_id = "whoami", path = "/admin/whoami", tag = "control",
     responses((status = 200, body = Operator), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn whoami(Authed(op): Authed) -> Json<Operator> {
     Json(op)

@@ -82,7 +82,7 @@ pub(crate) struct DecisionBody {
 }
 
 /// Lists approval requests, newest first.
-#[utoipa::path(get, path = "/admin/approvals", tag = "approvals", params(ListQuery),
+#[utoipa::path(get, operation_id = "approvals_list", path = "/admin/approvals", tag = "approvals", params(ListQuery),
     responses((status = 200, body = [ApprovalView]), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn list(
     _: Authed,
@@ -126,7 +126,7 @@ fn approvals_of(
 }
 
 /// Approves a pending request: it admits the exact call it was filed for, once.
-#[utoipa::path(post, path = "/admin/approvals/{id}/approve", tag = "approvals",
+#[utoipa::path(post, operation_id = "approvals_approve", path = "/admin/approvals/{id}/approve", tag = "approvals",
     params(("id" = String, Path, description = "The request id or a unique prefix of at least 6 characters")),
     request_body(content = Option<DecisionBody>),
     responses((status = 200, body = ApprovalView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
@@ -143,7 +143,7 @@ pub(crate) async fn approve(
 }
 
 /// Denies a pending request: the waiting call, and retries of it, are refused.
-#[utoipa::path(post, path = "/admin/approvals/{id}/deny", tag = "approvals",
+#[utoipa::path(post, operation_id = "approvals_deny", path = "/admin/approvals/{id}/deny", tag = "approvals",
     params(("id" = String, Path, description = "The request id or a unique prefix of at least 6 characters")),
     request_body(content = Option<DecisionBody>),
     responses((status = 200, body = ApprovalView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),

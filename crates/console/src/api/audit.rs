@@ -74,7 +74,7 @@ pub(crate) struct AuditQuery {
 }
 
 /// Searches the audit trail, newest first.
-#[utoipa::path(get, path = "/admin/audit", tag = "audit", params(AuditQuery),
+#[utoipa::path(get, operation_id = "audit_search", path = "/admin/audit", tag = "audit", params(AuditQuery),
     responses((status = 200, body = [AuditEntryView]), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn search(
     _: Authed,
@@ -207,7 +207,7 @@ pub(crate) struct VerifyView {
 }
 
 /// Verifies the audit chain and its signed checkpoints.
-#[utoipa::path(get, path = "/admin/audit/verify", tag = "audit",
+#[utoipa::path(get, operation_id = "audit_verify", path = "/admin/audit/verify", tag = "audit",
     responses((status = 200, body = VerifyView), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn verify(
     _: Authed,

@@ -77,7 +77,7 @@ pub(crate) struct TenantQuery {
 }
 
 /// Lists current blocks.
-#[utoipa::path(get, path = "/admin/blocks", tag = "response",
+#[utoipa::path(get, operation_id = "blocks_list", path = "/admin/blocks", tag = "response",
     responses((status = 200, body = [BlockView]), (status = 401, body = ErrorBody)))]
 pub(crate) async fn list(_: Authed, State(state): State<Arc<AdminState>>) -> Json<Vec<BlockView>> {
     Json(block_views(&state))
@@ -95,7 +95,7 @@ pub(crate) fn block_views(state: &AdminState) -> Vec<BlockView> {
 }
 
 /// Blocks an address or a principal at the HTTP edge.
-#[utoipa::path(post, path = "/admin/blocks", tag = "response", request_body = NewBlock,
+#[utoipa::path(post, operation_id = "blocks_add", path = "/admin/blocks", tag = "response", request_body = NewBlock,
     responses((status = 201, body = [BlockView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn add(
     Authed(op): Authed,
@@ -144,7 +144,7 @@ pub(crate) async fn add(
 }
 
 /// Lifts the block on an address.
-#[utoipa::path(delete, path = "/admin/blocks/ip/{ip}", tag = "response",
+#[utoipa::path(delete, operation_id = "blocks_unblock_ip", path = "/admin/blocks/ip/{ip}", tag = "response",
     params(("ip" = String, Path, description = "The blocked address")),
     responses((status = 204, description = "Unblocked"), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
@@ -165,7 +165,7 @@ pub(crate) async fn unblock_ip(
 }
 
 /// Lifts the block on a principal.
-#[utoipa::path(delete, path = "/admin/blocks/principal/{id}", tag = "response",
+#[utoipa::path(delete, operation_id = "blocks_unblock_principal", path = "/admin/blocks/principal/{id}", tag = "response",
     params(("id" = String, Path, description = "The blocked principal"), TenantQuery),
     responses((status = 204, description = "Unblocked"), (status = 404, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]

@@ -106,7 +106,7 @@ pub(crate) struct SignedReport {
 }
 
 /// A compliance report for a period, signed with the audit key.
-#[utoipa::path(get, path = "/admin/compliance", tag = "audit", params(Period),
+#[utoipa::path(get, operation_id = "compliance_report", path = "/admin/compliance", tag = "audit", params(Period),
     responses((status = 200, body = SignedReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn report(
     _: Authed,

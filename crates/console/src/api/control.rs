@@ -27,7 +27,7 @@ pub(crate) struct ReloadResult {
 
 /// Re-reads the configuration file and publishes it; a bad file leaves the running
 /// configuration in place and answers 400 with every error.
-#[utoipa::path(post, path = "/admin/reload", tag = "control",
+#[utoipa::path(post, operation_id = "control_reload", path = "/admin/reload", tag = "control",
     responses((status = 200, body = ReloadResult), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn reload(
@@ -62,7 +62,7 @@ pub(crate) struct Validation {
 }
 
 /// Compiles a policy document and reports every error; nothing is applied.
-#[utoipa::path(post, path = "/admin/policies/validate", tag = "control", request_body = PolicyDocument,
+#[utoipa::path(post, operation_id = "control_validate", path = "/admin/policies/validate", tag = "control", request_body = PolicyDocument,
     responses((status = 200, body = Validation), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn validate(
     _: Authed,
@@ -126,7 +126,7 @@ pub(crate) struct DryRunResult {
 
 /// Evaluates described requests against a policy, explaining each decision; nothing is
 /// applied and no upstream is called.
-#[utoipa::path(post, path = "/admin/policies/dry-run", tag = "control", request_body = DryRun,
+#[utoipa::path(post, operation_id = "control_dry_run", path = "/admin/policies/dry-run", tag = "control", request_body = DryRun,
     responses((status = 200, body = DryRunResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 pub(crate) async fn dry_run(
     _: Authed,

@@ -29,7 +29,7 @@ pub(crate) struct EventFilter {
 
 /// Streams decision records as `event: decision` with the record's JSON as data; a
 /// subscriber that falls behind gets `event: lagged` with how many it missed.
-#[utoipa::path(get, path = "/admin/events", tag = "control", params(EventFilter),
+#[utoipa::path(get, operation_id = "events_stream", path = "/admin/events", tag = "control", params(EventFilter),
     responses((status = 200, content_type = "text/event-stream", description = "Server-Sent Events: `decision` (a decision record's JSON) and `lagged`"),
               (status = 401, body = ErrorBody)))]
 pub(crate) async fn stream(

@@ -89,7 +89,7 @@ pub(crate) struct ListQuery {
 }
 
 /// Lists incidents, most recently updated first.
-#[utoipa::path(get, path = "/admin/incidents", tag = "response", params(ListQuery),
+#[utoipa::path(get, operation_id = "incidents_list", path = "/admin/incidents", tag = "response", params(ListQuery),
     responses((status = 200, body = [IncidentView]), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn list(
     _: Authed,
@@ -119,7 +119,7 @@ pub(crate) async fn list_incidents(
 }
 
 /// One incident with its alerts.
-#[utoipa::path(get, path = "/admin/incidents/{id}", tag = "response",
+#[utoipa::path(get, operation_id = "incidents_show", path = "/admin/incidents/{id}", tag = "response",
     params(("id" = String, Path, description = "The incident id")),
     responses((status = 200, body = IncidentDetail), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn show(
@@ -149,7 +149,7 @@ pub(crate) async fn show(
 }
 
 /// Acknowledges an open incident.
-#[utoipa::path(post, path = "/admin/incidents/{id}/acknowledge", tag = "response",
+#[utoipa::path(post, operation_id = "incidents_acknowledge", path = "/admin/incidents/{id}/acknowledge", tag = "response",
     params(("id" = String, Path, description = "The incident id")), request_body(content = Option<DecisionBody>),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]
@@ -165,7 +165,7 @@ pub(crate) async fn acknowledge(
 }
 
 /// Resolves an open or acknowledged incident.
-#[utoipa::path(post, path = "/admin/incidents/{id}/resolve", tag = "response",
+#[utoipa::path(post, operation_id = "incidents_resolve", path = "/admin/incidents/{id}/resolve", tag = "response",
     params(("id" = String, Path, description = "The incident id")), request_body(content = Option<DecisionBody>),
     responses((status = 200, body = IncidentView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 400, body = ErrorBody)))]

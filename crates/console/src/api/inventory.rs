@@ -35,7 +35,7 @@ pub(crate) struct ServerView {
 }
 
 /// Lists the upstream servers with their health and breaker state.
-#[utoipa::path(get, path = "/admin/servers", tag = "inventory",
+#[utoipa::path(get, operation_id = "inventory_servers", path = "/admin/servers", tag = "inventory",
     responses((status = 200, body = [ServerView]), (status = 401, body = ErrorBody)))]
 pub(crate) async fn servers(
     _: Authed,
@@ -137,7 +137,7 @@ pub(crate) struct ToolsQuery {
 }
 
 /// Lists pinned tools, held ones first, with findings and risk.
-#[utoipa::path(get, path = "/admin/tools", tag = "inventory", params(ToolsQuery),
+#[utoipa::path(get, operation_id = "inventory_tools", path = "/admin/tools", tag = "inventory", params(ToolsQuery),
     responses((status = 200, body = [ToolView]), (status = 401, body = ErrorBody),
               (status = 409, body = ErrorBody, description = "no pin store configured")))]
 pub(crate) async fn tools(
@@ -173,7 +173,7 @@ pub(crate) async fn tool_views(
 }
 
 /// One pinned tool with both definitions.
-#[utoipa::path(get, path = "/admin/tools/{server}/{tool}", tag = "inventory",
+#[utoipa::path(get, operation_id = "inventory_tool", path = "/admin/tools/{server}/{tool}", tag = "inventory",
     params(("server" = String, Path, description = "The upstream"), ("tool" = String, Path, description = "The upstream-local tool name")),
     responses((status = 200, body = ToolDetail), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn tool(
@@ -211,7 +211,7 @@ async fn get_pin(state: &AdminState, server: String, tool: String) -> Result<Pin
 }
 
 /// Approves the last seen definition of a held tool: calls to it are allowed again.
-#[utoipa::path(post, path = "/admin/tools/{server}/{tool}/approve", tag = "inventory",
+#[utoipa::path(post, operation_id = "inventory_approve", path = "/admin/tools/{server}/{tool}/approve", tag = "inventory",
     params(("server" = String, Path, description = "The upstream"), ("tool" = String, Path, description = "The upstream-local tool name")),
     responses((status = 200, body = ToolView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -245,7 +245,7 @@ pub(crate) async fn approve_tool(
 
 /// Rejects a held tool's new definition: it stays held (calls refused, listed as
 /// unavailable) and the rejection is recorded in its detail.
-#[utoipa::path(post, path = "/admin/tools/{server}/{tool}/reject", tag = "inventory",
+#[utoipa::path(post, operation_id = "inventory_reject", path = "/admin/tools/{server}/{tool}/reject", tag = "inventory",
     params(("server" = String, Path, description = "The upstream"), ("tool" = String, Path, description = "The upstream-local tool name")),
     responses((status = 200, body = ToolView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -105,7 +105,7 @@ fn key_store(state: &AdminState) -> Result<Arc<KeyStore>, ApiError> {
 }
 
 /// Lists API keys.
-#[utoipa::path(get, path = "/admin/keys", tag = "keys",
+#[utoipa::path(get, operation_id = "keys_list", path = "/admin/keys", tag = "keys",
     responses((status = 200, body = [KeyView]), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn list(
     _: Authed,
@@ -116,7 +116,7 @@ pub(crate) async fn list(
 }
 
 /// Creates an API key; the response carries the key once.
-#[utoipa::path(post, path = "/admin/keys", tag = "keys", request_body = NewKey,
+#[utoipa::path(post, operation_id = "keys_create", path = "/admin/keys", tag = "keys", request_body = NewKey,
     responses((status = 201, body = CreatedKey), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn create(
@@ -168,7 +168,7 @@ pub(crate) async fn create(
 }
 
 /// Revokes an API key by its prefix.
-#[utoipa::path(delete, path = "/admin/keys/{prefix}", tag = "keys",
+#[utoipa::path(delete, operation_id = "keys_revoke", path = "/admin/keys/{prefix}", tag = "keys",
     params(("prefix" = String, Path, description = "The key's visible prefix")),
     responses((status = 200, body = KeyView), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -96,7 +96,7 @@ pub(crate) fn quarantine_views(state: &AdminState) -> Vec<QuarantineView> {
 }
 
 /// Lists quarantined tools and servers.
-#[utoipa::path(get, path = "/admin/quarantines", tag = "response",
+#[utoipa::path(get, operation_id = "quarantines_list", path = "/admin/quarantines", tag = "response",
     responses((status = 200, body = [QuarantineView]), (status = 401, body = ErrorBody)))]
 pub(crate) async fn list(
     _: Authed,
@@ -106,7 +106,7 @@ pub(crate) async fn list(
 }
 
 /// Quarantines a tool or a server: every call to it is refused.
-#[utoipa::path(post, path = "/admin/quarantines", tag = "response", request_body = NewQuarantine,
+#[utoipa::path(post, operation_id = "quarantines_add", path = "/admin/quarantines", tag = "response", request_body = NewQuarantine,
     responses((status = 201, body = [QuarantineView]), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
               (status = 403, body = ErrorBody), (status = 415, body = ErrorBody)))]
 pub(crate) async fn add(
@@ -144,7 +144,7 @@ pub(crate) async fn add(
 }
 
 /// Lifts a quarantine (the same `server` and `tool` it was set with).
-#[utoipa::path(delete, path = "/admin/quarantines", tag = "response", params(QuarantineQuery),
+#[utoipa::path(delete, operation_id = "quarantines_release", path = "/admin/quarantines", tag = "response", params(QuarantineQuery),
     responses((status = 204, description = "Lifted"), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn release(
