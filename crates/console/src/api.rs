@@ -11,6 +11,7 @@ pub(crate) mod incidents;
 pub(crate) mod inventory;
 pub(crate) mod keys;
 pub(crate) mod quarantines;
+pub(crate) mod traffic;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +64,7 @@ pub(crate) fn routes() -> Router<Arc<AdminState>> {
         .route("/admin/openapi.json", get(openapi))
         .route("/admin/whoami", get(whoami))
         .route("/admin/servers", get(inventory::servers))
+        .route("/admin/traffic", get(traffic::traffic))
         .route("/admin/tools", get(inventory::tools))
         .route("/admin/tools/{server}/{tool}", get(inventory::tool))
         .route(
@@ -116,7 +118,7 @@ pub(crate) fn routes() -> Router<Arc<AdminState>> {
     ),
     paths(
         whoami,
-        inventory::servers, inventory::tools, inventory::tool, inventory::approve, inventory::reject,
+        inventory::servers, traffic::traffic, inventory::tools, inventory::tool, inventory::approve, inventory::reject,
         approvals::list, approvals::approve, approvals::deny,
         blocks::list, blocks::add, blocks::unblock_ip, blocks::unblock_principal,
         quarantines::list, quarantines::add, quarantines::release,

@@ -9,6 +9,7 @@ mod extract;
 mod operator;
 mod sessions;
 mod state;
+mod traffic;
 mod web;
 
 use std::net::SocketAddr;

@@ -44,6 +44,8 @@ pub struct AdminState {
     pub sessions: ConsoleSessions,
     /// Reload and config access.
     pub control: Arc<dyn Control>,
+    /// What traffic protection refused lately (fed from the bus).
+    pub(crate) traffic: crate::traffic::TrafficWatch,
 }
 
 impl std::fmt::Debug for AdminState {
@@ -55,8 +57,8 @@ impl std::fmt::Debug for AdminState {
 }
 
 impl AdminState {
-    /// State for `config` over the running gateway; stores are attached with the `with_*`
-    /// methods.
+    /// State for `config` over the running gateway (call within a Tokio runtime: it starts
+    /// the task that counts traffic refusals); stores are attached through the fields.
     pub fn new(
         config: AdminConfig,
         gateway: Arc<Gateway>,
@@ -66,6 +68,7 @@ impl AdminState {
         Self {
             operators: OperatorAuth::new(&config),
             sessions: ConsoleSessions::new(std::time::Duration::from_secs(config.session_ttl_secs)),
+            traffic: crate::traffic::TrafficWatch::spawn(&bus),
             gateway,
             bus,
             audit: None,

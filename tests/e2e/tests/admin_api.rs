@@ -813,3 +813,52 @@ async fn every_refusal_of_bad_input_is_a_json_error_body() {
     );
     drop(gw);
 }
+
+/// `GET /admin/traffic` counts what rate limits refused in the last hour, names the latest
+/// refusals, and shows the breakers; before any refusal it counts nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn traffic_shows_what_rate_limits_refused() {
+    let admin_port = free_port();
+    let gw = GatewayProc::start(&format!(
+        "servers:\n{}limits:\n  rate_limits:\n    per_principal: {{ requests_per_minute: 2, burst_size: 2 }}\n{}",
+        sallyport_e2e::demo_stdio_server("demo"),
+        admin_yaml(admin_port)
+    ))
+    .await;
+    let ops = AdminClient::new(admin_port, Some(ADMIN_TOKEN));
+    ops.wait_ready().await;
+    let before = ops.get("/admin/traffic").await.expect(200);
+    assert_eq!(before["refusals_last_hour"], json!({}), "{before}");
+    assert_eq!(before["servers"][0]["breaker"], "closed", "{before}");
+    assert!(before["redis"].is_null(), "in-process counters: {before}");
+
+    let mut refused = 0;
+    for id in 0..5 {
+        let (_, body) = modern_tool_call_as(
+            &gw.mcp_url(),
+            None,
+            json!(id),
+            "demo__echo",
+            json!({"text": "hi"}),
+        )
+        .await;
+        if body.get("error").is_some() {
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 2,
+        "the limit of 2 a minute refuses the rest ({refused})"
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let after = loop {
+        let v = ops.get("/admin/traffic").await.expect(200);
+        if v["refusals_last_hour"]["rate_limited"].as_u64() == Some(refused) {
+            break v;
+        }
+        assert!(Instant::now() < deadline, "refusals not counted: {v}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(after["recent"][0]["code"], "rate_limited", "{after}");
+    assert_eq!(after["recent"][0]["resource"], "demo/echo", "{after}");
+}

@@ -19,6 +19,7 @@ use crate::api::events::{EventFilter, decision_stream};
 use crate::api::incidents::{IncidentView, list_incidents};
 use crate::api::inventory::{ServerView, ToolView, server_views, tool_detail, tool_views};
 use crate::api::quarantines::{QuarantineView, quarantine_views};
+use crate::api::traffic::{TrafficView, traffic_view};
 use crate::error::ApiError;
 use crate::state::AdminState;
 
@@ -83,12 +84,14 @@ struct OverviewPage {
     servers: Vec<ServerView>,
     blocks: Vec<BlockView>,
     quarantines: Vec<QuarantineView>,
+    traffic: TrafficView,
     pending_approvals: usize,
     open_incidents: usize,
     held_tools: usize,
 }
 
-/// `GET /console/`: servers, breakers, blocks, counts, and the live event table.
+/// `GET /console/`: servers, breakers, traffic refusals, blocks, quarantines, counts, and
+/// the live event table.
 pub(crate) async fn overview(
     user: ConsoleUser,
     State(state): State<Arc<AdminState>>,
@@ -101,6 +104,7 @@ pub(crate) async fn overview(
         servers: server_views(&state),
         blocks: block_views(&state),
         quarantines: quarantine_views(&state),
+        traffic: traffic_view(&state),
         pending_approvals: approvals.len(),
         open_incidents: incidents.len(),
         held_tools: held.len(),
