@@ -35,10 +35,26 @@ pub struct AdminConfig {
     /// Serve the web console at `/console/`.
     #[serde(default = "yes")]
     pub console: bool,
+    /// Serve the admin listener over TLS 1.3 with this certificate. With `auth.mtls` the
+    /// listener also asks for client certificates from its CA (and requires one when
+    /// `auth.mtls.require_client_cert`), and a certificate naming a service with an admin
+    /// or viewer role authenticates the operator. Absent: plain HTTP (keep it on loopback).
+    #[serde(default)]
+    pub tls: Option<AdminTls>,
     /// Seconds a console login lasts (idle or not). Default 8 hours.
     #[serde(default = "default_session_ttl")]
     #[schemars(range(min = 60))]
     pub session_ttl_secs: u64,
+}
+
+/// The admin listener's certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct AdminTls {
+    /// PEM certificate chain of the admin listener.
+    pub cert_path: std::path::PathBuf,
+    /// PEM private key of the admin listener.
+    pub key_path: std::path::PathBuf,
 }
 
 /// One static admin credential.

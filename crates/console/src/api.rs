@@ -23,6 +23,8 @@ use axum::http::request::Parts;
 use axum::routing::{delete, get, post};
 use utoipa::OpenApi;
 
+use sallyport_transport::downstream::http::PeerCertificate;
+
 use crate::error::ApiError;
 use crate::operator::{Operator, Presented};
 use crate::state::AdminState;
@@ -51,6 +53,10 @@ impl FromRequestParts<Arc<AdminState>> for Authed {
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip()),
+            peer_certificate: parts
+                .extensions
+                .get::<PeerCertificate>()
+                .map(|c| c.0.clone()),
         };
         let operator = state.operator(&presented).await?;
         tracing::debug!(operator = %operator.name, via = %operator.via, "admin request");

@@ -12,7 +12,6 @@ mod state;
 mod traffic;
 mod web;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -51,14 +50,13 @@ fn header_layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer
     SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
 }
 
-/// Serves the admin listener until `shutdown` resolves.
+/// Serves the admin listener until `shutdown` resolves, over TLS when `tls` is given
+/// (a verified client certificate then authenticates like the gateway's mTLS).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AdminState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    sallyport_transport::downstream::http::serve_app(listener, router(state), tls, shutdown).await
 }

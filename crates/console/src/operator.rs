@@ -47,6 +47,8 @@ pub struct Presented {
     pub x_api_key: Option<String>,
     /// The peer's address.
     pub source_ip: Option<IpAddr>,
+    /// DER of the client certificate the TLS handshake verified, if any.
+    pub peer_certificate: Option<Vec<u8>>,
 }
 
 /// Checks operator credentials.
@@ -88,7 +90,10 @@ impl OperatorAuth {
                     .or_else(|| h.strip_prefix("bearer "))
             })
             .map(str::trim);
-        if presented.authorization.is_none() && presented.x_api_key.is_none() {
+        let nothing = presented.authorization.is_none()
+            && presented.x_api_key.is_none()
+            && presented.peer_certificate.is_none();
+        if nothing {
             return Err(ApiError::Unauthenticated(
                 "send an admin token or a gateway credential: Authorization: Bearer <token>".into(),
             ));
@@ -130,7 +135,7 @@ impl OperatorAuth {
         let request = AuthRequest {
             authorization: presented.authorization.as_deref(),
             x_api_key: presented.x_api_key.as_deref(),
-            peer_certificate: None,
+            peer_certificate: presented.peer_certificate.as_deref(),
             source_ip: presented.source_ip,
             now: SystemTime::now(),
         };
@@ -188,6 +193,7 @@ mod tests {
             admin_roles: vec!["admin".into()],
             viewer_roles: vec!["auditor".into()],
             console: true,
+            tls: None,
             session_ttl_secs: 3600,
         };
         OperatorAuth::new(&config)

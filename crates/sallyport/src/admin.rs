@@ -42,23 +42,24 @@ pub(crate) async fn spawn(
         return Ok(());
     };
     let state = Arc::new(state(admin, config, path, running)?);
+    let tls = crate::tls::admin_acceptor(config)?;
     let listener = tokio::net::TcpListener::bind(admin.listen)
         .await
         .with_context(|| format!("binding the admin listener {}", admin.listen))?;
     let bound = listener.local_addr()?;
-    if !bound.ip().is_loopback() {
-        tracing::warn!(%bound, "The admin listener is on a non-loopback address: put TLS in front of it.");
+    if !bound.ip().is_loopback() && tls.is_none() {
+        tracing::warn!(%bound, "The admin listener is on a non-loopback address without TLS: set admin.tls or put TLS in front of it.");
     }
     let console = if admin.console {
         ", console at /console/"
     } else {
         ""
     };
-    tracing::info!(addr = %bound, "Admin API at http://{bound}/admin/ (OpenAPI at /admin/openapi.json){console}.");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(addr = %bound, "Admin API at {scheme}://{bound}/admin/ (OpenAPI at /admin/openapi.json){console}.");
     tokio::spawn(async move {
-        if let Err(error) =
-            sallyport_console::serve(listener, state, crate::runtime::shutdown_signal()).await
-        {
+        let shutdown = crate::runtime::shutdown_signal();
+        if let Err(error) = sallyport_console::serve(listener, state, tls, shutdown).await {
             tracing::error!(%error, "The admin listener stopped.");
         }
     });

@@ -21,20 +21,26 @@ use crate::error::ApiError;
 use crate::operator::Presented;
 use crate::sessions::COOKIE;
 use crate::state::AdminState;
+use sallyport_transport::downstream::http::PeerCertificate;
 
 /// The login form.
 #[derive(Deserialize)]
 pub(crate) struct LoginForm {
+    #[serde(default)]
     token: String,
 }
 
 /// `POST /console/login`: a valid credential starts a session.
 pub(crate) async fn login(
     State(state): State<Arc<AdminState>>,
+    cert: Option<axum::Extension<PeerCertificate>>,
     Form(form): Form<LoginForm>,
 ) -> Response {
+    // An empty token logs in with the client certificate, when the listener verified one.
+    let token = form.token.trim();
     let presented = Presented {
-        authorization: Some(format!("Bearer {}", form.token.trim())),
+        authorization: (!token.is_empty()).then(|| format!("Bearer {token}")),
+        peer_certificate: cert.map(|c| c.0.0),
         ..Presented::default()
     };
     match state.operator(&presented).await {

@@ -11,7 +11,7 @@ mod network;
 mod stream;
 
 pub use authn::PeerCertificate;
-pub use listener::serve;
+pub use listener::{serve, serve_app};
 pub use metrics::{MetricsPage, install_metrics_page};
 pub use network::ClientIp;
 

@@ -72,6 +72,60 @@ pub async fn serve(
     Ok(())
 }
 
+/// Serves any `app` (the admin listener's) on `listener` until `shutdown`, over TLS when
+/// `tls` is given: each request carries its peer address (`ConnectInfo`) and the verified
+/// client certificate, if any ([`PeerCertificate`]). No network layer runs here.
+pub async fn serve_app(
+    listener: TcpListener,
+    app: Router,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    warn!(%error, "Accepting a connection failed.");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let conn = Connection {
+            app: app.clone(),
+            peer,
+            header_read: DEFAULT_HEADER_READ,
+            watcher: graceful.watcher(),
+        };
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let Some(acceptor) = tls else {
+                return conn.serve(tcp, None).await;
+            };
+            match tokio::time::timeout(DEFAULT_HEADER_READ, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => {
+                    let cert = stream
+                        .get_ref()
+                        .1
+                        .peer_certificates()
+                        .and_then(|chain| chain.first())
+                        .map(|leaf| PeerCertificate(leaf.to_vec()));
+                    conn.serve(stream, cert).await;
+                }
+                Ok(Err(error)) => warn!(%peer, %error, "Admin TLS handshake failed."),
+                Err(_) => debug!(%peer, "Admin TLS handshake not finished in time."),
+            }
+        });
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown()).await;
+    Ok(())
+}
+
 /// Admits one connection (or closes it) and serves it on its own task.
 fn accept(
     gw: &Gateway,
