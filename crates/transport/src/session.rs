@@ -167,6 +167,32 @@ impl Session {
         principal: Principal,
         with_id: bool,
     ) -> Opened {
+        // The handshake is an exchange too: its span (and its decision records) carry an
+        // exchange id; the session id does not exist yet.
+        let id = gw.core().relay.next_exchange_id();
+        let requested = request
+            .params()
+            .and_then(|p| p.get("protocolVersion"))
+            .and_then(Value::as_str)
+            .unwrap_or(version::LATEST_LEGACY)
+            .to_owned();
+        let facts = SessionFacts {
+            id: None,
+            version: &requested,
+        };
+        let scope = ExchangeScope::open(id, request, facts, &principal);
+        scope
+            .run(Self::open_legacy(gw, request, principal, with_id))
+            .await
+    }
+
+    /// [`Session::initialize`] inside its exchange's span.
+    async fn open_legacy(
+        gw: Arc<Gateway>,
+        request: &Message,
+        principal: Principal,
+        with_id: bool,
+    ) -> Opened {
         let params = request.params().cloned().unwrap_or_default();
         let requested = params
             .get("protocolVersion")

@@ -357,6 +357,41 @@ async fn a_refused_call_is_an_error_span() {
     assert_eq!(span.parent_span_id, Vec::<u8>::new(), "a root span");
 }
 
+/// The legacy handshake is an exchange too: `initialize` gets its span, continuing the
+/// client's trace, with the protocol version it asked for.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_legacy_initialize_is_a_span_too() {
+    let (endpoint, spans) = collector().await;
+    let (url, _) = upstream().await;
+    let tracing_yaml = format!("tracing:\n  otlp_endpoint: \"{endpoint}\"\n");
+    let mut gw = Gateway::start(&config(&url, &tracing_yaml)).await;
+    let parent = client_traceparent();
+    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}});
+    let resp = reqwest::Client::new()
+        .post(format!("{}/mcp", gw.base))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("traceparent", parent.as_str())
+        .body(init.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().contains_key("mcp-session-id"));
+    gw.stop().await;
+    let exported = spans.lock().unwrap().clone();
+    let span = exported
+        .iter()
+        .find(|s| s.name == "initialize")
+        .unwrap_or_else(|| panic!("no initialize span among {exported:?}"));
+    assert_eq!(hex(&span.trace_id), parent.split('-').nth(1).unwrap());
+    assert_eq!(attr(span, "mcp.method.name").as_deref(), Some("initialize"));
+    assert_eq!(
+        attr(span, "mcp.protocol.version").as_deref(),
+        Some("2025-11-25")
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_tracing_the_clients_context_passes_through_unchanged() {
     let (url, seen) = upstream().await;
