@@ -104,6 +104,11 @@ pub(crate) struct Running {
     pub(crate) response_handles: crate::respond::ResponseHandles,
     /// Whether a correlation rule can hold principals' calls (`require_approval`).
     holds_calls: bool,
+    /// The sections read once at start whose changes need a restart: `admin`, `tracing`.
+    started_with: (
+        Option<sallyport_config::admin::AdminConfig>,
+        Option<sallyport_config::telemetry::TracingConfig>,
+    ),
 }
 
 impl Running {
@@ -153,6 +158,7 @@ impl Running {
             response: ResponseSections::of(config),
             response_handles,
             holds_calls,
+            started_with: (config.admin.clone(), config.tracing.clone()),
         })
     }
 
@@ -180,6 +186,12 @@ impl Running {
             tracing::warn!(
                 "The correlation, notifications or incidents section changed; it takes effect at the next restart."
             );
+        }
+        if config.admin != self.started_with.0 {
+            tracing::warn!("The admin section changed; it takes effect at the next restart.");
+        }
+        if config.tracing != self.started_with.1 {
+            tracing::warn!("The tracing section changed; it takes effect at the next restart.");
         }
         if config.approvals != self.approvals {
             tracing::warn!("The approvals section changed; it takes effect at the next restart.");

@@ -198,3 +198,37 @@ async fn editing_a_cedar_file_the_config_names_reloads_the_policy() {
         .await;
     assert_eq!(denied["error"]["code"], -32602, "{denied}");
 }
+
+/// Sections read once at start (`admin`, `tracing`) are not silently ignored by a reload:
+/// the gateway says they take effect at the next restart, and keeps serving.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reload_names_the_sections_that_need_a_restart() {
+    let gw = GatewayProc::start(&format!(
+        "servers:\n{}",
+        sallyport_e2e::demo_stdio_server("demo")
+    ))
+    .await;
+    let original = std::fs::read_to_string(&gw.config).unwrap();
+    let port = sallyport_e2e::free_port();
+    std::fs::write(
+        &gw.config,
+        format!(
+            "{original}tracing:\n  otlp_endpoint: \"http://127.0.0.1:{port}/v1/traces\"\n{}",
+            sallyport_e2e::admin::admin_yaml(sallyport_e2e::free_port())
+        ),
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let logs = gw.logs();
+        if logs.contains("The tracing section changed; it takes effect at the next restart.")
+            && logs.contains("The admin section changed; it takes effect at the next restart.")
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no restart warning:\n{logs}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let health = reqwest::get(format!("{}/healthz", gw.base)).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
