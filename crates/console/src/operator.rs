@@ -38,8 +38,8 @@ impl Operator {
     }
 }
 
-/// What a request presented.
-#[derive(Debug, Default, Clone)]
+/// What a request presented. Its `Debug` never shows the credentials.
+#[derive(Default, Clone)]
 pub struct Presented {
     /// `Authorization` header.
     pub authorization: Option<String>,
@@ -49,6 +49,21 @@ pub struct Presented {
     pub source_ip: Option<IpAddr>,
     /// DER of the client certificate the TLS handshake verified, if any.
     pub peer_certificate: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Presented")
+            .field("authorization", &shown(&self.authorization))
+            .field("x_api_key", &shown(&self.x_api_key))
+            .field("source_ip", &self.source_ip)
+            .field(
+                "peer_certificate",
+                &self.peer_certificate.as_ref().map(Vec::len),
+            )
+            .finish()
+    }
 }
 
 /// Checks operator credentials.
@@ -220,6 +235,13 @@ mod tests {
             .unwrap();
         assert_eq!(op.role, AdminRole::Viewer);
         assert!(op.require_admin().is_err());
+    }
+
+    #[test]
+    fn debug_never_shows_a_credential() {
+        let shown = format!("{:?}", bearer("s3cret-token-value"));
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"), "{shown}");
     }
 
     #[tokio::test]
