@@ -147,10 +147,11 @@ pub struct HttpServer {
     /// Extra request headers, such as `Authorization`. Values are treated as secrets.
     #[serde(default)]
     pub headers: BTreeMap<String, SecretString>,
-    /// Seconds allowed to establish a connection.
-    #[serde(default = "default_connect_timeout_secs")]
+    /// Seconds allowed to establish a connection. Absent: `limits.timeouts.connect_timeout_secs`
+    /// when that section is set, else 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1))]
-    pub connect_timeout_secs: u64,
+    pub connect_timeout_secs: Option<u64>,
 }
 
 /// Which tools of a server are exposed. Patterns match the server's own tool names
@@ -187,10 +188,6 @@ fn default_true() -> bool {
 
 fn default_request_timeout_secs() -> u64 {
     60
-}
-
-fn default_connect_timeout_secs() -> u64 {
-    10
 }
 
 fn default_shutdown_grace_ms() -> u64 {

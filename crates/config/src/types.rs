@@ -229,8 +229,10 @@ pub struct MessageLimits {
     pub redis: Option<sallyport_limits::config::RedisConfig>,
     /// Upstream calls in flight at once, per upstream and per tool.
     pub concurrency: sallyport_limits::ConcurrencyConfig,
-    /// Request timeouts per upstream and per tool. Absent: each server's
-    /// `request_timeout_secs` applies.
+    /// Request timeouts per upstream and per tool, the upstream connect timeout, and the idle
+    /// and lifetime limits of long-lived downstream SSE streams (`GET /mcp`, `GET /sse`).
+    /// Absent: each server's `request_timeout_secs` applies, connects give up after 10 s and
+    /// streams stay open while the client keeps them.
     pub timeouts: Option<sallyport_limits::TimeoutConfig>,
     /// Circuit breakers per upstream and per tool, with seed 001's profiles built in
     /// (`default`, `critical_tools`, `non_critical_tools`).

@@ -293,10 +293,9 @@ fn check_http(http: &HttpServer, at: &str, issues: &mut Issues) {
             );
         }
     }
-    issues.positive(
-        format!("{at}.connect_timeout_secs"),
-        http.connect_timeout_secs,
-    );
+    if let Some(secs) = http.connect_timeout_secs {
+        issues.positive(format!("{at}.connect_timeout_secs"), secs);
+    }
 }
 
 fn check_tools(tools: &ToolFilter, at: &str, issues: &mut Issues) {

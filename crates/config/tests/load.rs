@@ -338,7 +338,7 @@ servers:
     assert_eq!(everything.request_timeout_secs, 60);
     assert_eq!(everything.era, EraPreference::Auto);
     assert!(
-        matches!(time.transport(), Some(TransportRef::Http(h)) if h.connect_timeout_secs == 10)
+        matches!(time.transport(), Some(TransportRef::Http(h)) if h.connect_timeout_secs.is_none())
     );
     assert!(matches!(old.transport(), Some(TransportRef::Sse(_))));
 

@@ -112,6 +112,7 @@ pub fn limits(config: &Config) -> Limits {
 pub fn upstream_spec(
     server: &Server,
     limits: Limits,
+    default_connect: Duration,
     env: &HashMap<String, String>,
 ) -> Option<UpstreamSpec> {
     let kind = match server.transport()? {
@@ -137,8 +138,8 @@ pub fn upstream_spec(
                 shutdown_grace: Duration::from_millis(s.shutdown_grace_ms),
             })
         }
-        TransportRef::Http(h) => UpstreamKind::Http(http_spec(h)),
-        TransportRef::Sse(h) => UpstreamKind::Sse(http_spec(h)),
+        TransportRef::Http(h) => UpstreamKind::Http(http_spec(h, default_connect)),
+        TransportRef::Sse(h) => UpstreamKind::Sse(http_spec(h, default_connect)),
     };
     Some(UpstreamSpec {
         name: server.name.as_str().into(),
@@ -154,7 +155,18 @@ pub fn upstream_spec(
     })
 }
 
-fn http_spec(h: &sallyport_config::HttpServer) -> HttpSpec {
+/// The connect timeout of HTTP upstreams that set none: `limits.timeouts.connect_timeout_secs`
+/// when that section is set, else 10 seconds.
+fn default_connect_timeout(config: &Config) -> Duration {
+    let secs = config
+        .limits
+        .timeouts
+        .as_ref()
+        .map_or(10, |t| t.connect_timeout_secs);
+    Duration::from_secs(secs)
+}
+
+fn http_spec(h: &sallyport_config::HttpServer, default_connect: Duration) -> HttpSpec {
     HttpSpec {
         url: h.url.clone(),
         headers: h
@@ -162,7 +174,9 @@ fn http_spec(h: &sallyport_config::HttpServer) -> HttpSpec {
             .iter()
             .map(|(k, v)| (k.clone(), v.expose().to_owned()))
             .collect(),
-        connect_timeout: Duration::from_secs(h.connect_timeout_secs),
+        connect_timeout: h
+            .connect_timeout_secs
+            .map_or(default_connect, Duration::from_secs),
     }
 }
 
@@ -209,10 +223,11 @@ pub fn core_after(
 ) -> Result<Core, BuildError> {
     let limits = limits(config);
     let env: HashMap<String, String> = std::env::vars().collect();
+    let connect = default_connect_timeout(config);
     let servers = config
         .servers
         .iter()
-        .filter_map(|s| upstream_spec(s, limits, &env))
+        .filter_map(|s| upstream_spec(s, limits, connect, &env))
         .map(Arc::new)
         .collect();
     let key = config

@@ -61,8 +61,8 @@ pub struct EdgeSettings {
 #[derive(Debug)]
 pub struct Gateway {
     core: ArcSwap<Core>,
-    /// HTTP client for upstreams (no redirects, no cookies).
-    pub http: reqwest::Client,
+    /// HTTP clients for upstreams (no redirects, no cookies), one per connect timeout.
+    pub http: crate::upstream::HttpClients,
     /// Detected upstream eras.
     pub era_cache: EraCache,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
@@ -84,16 +84,9 @@ impl Gateway {
     /// A gateway serving `core` whose edge enforces the blocks in `security` (shared with
     /// the response orchestrator and any guard built on it).
     pub fn with_security(core: Core, security: Arc<sallyport_respond::SecurityState>) -> Arc<Self> {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
-            .build()
-            .unwrap_or_default();
         let gw = Arc::new(Self {
             core: ArcSwap::from_pointee(core),
-            http,
+            http: crate::upstream::HttpClients::default(),
             era_cache: EraCache::default(),
             sessions: Mutex::default(),
             stateless: Mutex::default(),

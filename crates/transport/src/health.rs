@@ -148,15 +148,7 @@ async fn check_one(
             let (tx, mut rx) = tokio::sync::mpsc::channel(16);
             // Nobody routes the checker's server events; drain them.
             tokio::spawn(async move { while rx.recv().await.is_some() {} });
-            match Link::connect(
-                spec,
-                ClientHello::bare(),
-                gw.http.clone(),
-                tx,
-                &gw.era_cache,
-            )
-            .await
-            {
+            match Link::connect(spec, ClientHello::bare(), &gw.http, tx, &gw.era_cache).await {
                 Ok(link) => link,
                 Err(e) => return (Err(e.to_string()), None),
             }

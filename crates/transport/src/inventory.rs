@@ -115,7 +115,7 @@ async fn probe(
         era: Era::Legacy,
         ..ClientHello::bare()
     };
-    let link = Link::connect(spec, hello, gw.http.clone(), tx, &gw.era_cache).await?;
+    let link = Link::connect(spec, hello, &gw.http, tx, &gw.era_cache).await?;
     let mut inv = ServerInventory {
         era: Some(link.era().as_str()),
         ..Default::default()

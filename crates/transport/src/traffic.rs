@@ -174,6 +174,24 @@ impl Traffic {
         self.timeouts.as_ref().map(|t| t.timeout_for(server, tool))
     }
 
+    /// Idle and lifetime limits of long-lived downstream SSE streams, when `limits.timeouts`
+    /// is set (otherwise streams stay open while the client keeps them).
+    pub fn stream_limits(&self) -> StreamLimits {
+        self.timeouts
+            .as_ref()
+            .map(|t| StreamLimits {
+                idle: Some(t.idle_stream_timeout()),
+                life: Some(t.max_stream_life()),
+            })
+            .unwrap_or_default()
+    }
+
+    /// The connect timeout for upstreams that set none of their own, when `limits.timeouts`
+    /// is set.
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.timeouts.as_ref().map(Timeouts::connect_timeout)
+    }
+
     /// The circuit breakers, for the health checker.
     pub fn breakers(&self) -> &CircuitBreakers {
         &self.breakers
@@ -252,4 +270,13 @@ mod tests {
         assert!(a.same_config(&b));
         assert!(!a.same_config(&c));
     }
+}
+
+/// How long a long-lived downstream SSE stream may stay quiet, and may live at all.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// A stream that carries no message for this long is closed (keep-alives don't count).
+    pub idle: Option<Duration>,
+    /// A stream is closed after this long, however busy.
+    pub life: Option<Duration>,
 }

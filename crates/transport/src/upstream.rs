@@ -5,6 +5,7 @@
 //! on the answer, and routes progress notifications back to the request that asked for them.
 //! Server-initiated messages that belong to no request become [`LinkEvent`]s.
 
+mod clients;
 mod error;
 pub(crate) mod failure;
 mod handshake;
@@ -26,6 +27,7 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
+pub use clients::HttpClients;
 pub use error::LinkError;
 pub use handshake::{ClientHello, EraCache};
 pub use spec::{EraChoice, HttpSpec, StdioSpec, UpstreamKind, UpstreamSpec};
@@ -86,7 +88,7 @@ impl Link {
     pub async fn connect(
         spec: Arc<UpstreamSpec>,
         hello: ClientHello,
-        http: reqwest::Client,
+        http: &HttpClients,
         events: mpsc::Sender<LinkEvent>,
         era_cache: &EraCache,
     ) -> Result<Arc<Self>, LinkError> {
@@ -103,14 +105,21 @@ impl Link {
             UpstreamKind::Http(h) => Wire::Http(Arc::new(http::HttpWire::new(
                 name,
                 h,
-                http,
+                http.for_connect(h.connect_timeout),
                 spec.limits,
                 in_tx,
                 inbound.clone(),
             )?)),
-            UpstreamKind::Sse(h) => {
-                Wire::Sse(sse::SseWire::connect(name, h, http, spec.limits, in_tx).await?)
-            }
+            UpstreamKind::Sse(h) => Wire::Sse(
+                sse::SseWire::connect(
+                    name,
+                    h,
+                    http.for_connect(h.connect_timeout),
+                    spec.limits,
+                    in_tx,
+                )
+                .await?,
+            ),
         };
         let mut link = Self {
             spec,

@@ -423,6 +423,38 @@ pub async fn modern_tool_call_as(
     (status, response_body(&resp.text().await.unwrap()))
 }
 
+/// Opens a 2025-11-25 session at `mcp_url` (initialize, then `notifications/initialized`);
+/// returns its `Mcp-Session-Id`.
+pub async fn legacy_session(mcp_url: &str) -> String {
+    let init = serde_json::json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}});
+    let client = reqwest::Client::new();
+    let resp = client
+        .post(mcp_url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(init.to_string())
+        .send()
+        .await
+        .unwrap();
+    let id = resp.headers()["mcp-session-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let _ = resp.text().await;
+    let note = serde_json::json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+    client
+        .post(mcp_url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", &id)
+        .body(note.to_string())
+        .send()
+        .await
+        .unwrap();
+    id
+}
+
 /// `sallyport keys create -c CONFIG --name NAME --role ROLE`: the new API key (shown once).
 pub fn create_api_key(config: &Path, name: &str, role: &str) -> String {
     let out = Command::new(sallyport_bin())

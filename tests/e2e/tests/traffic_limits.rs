@@ -310,32 +310,7 @@ async fn legacy_post(gw: &GatewayProc, session: &str, body: &Value) -> Value {
 }
 
 async fn legacy_session(gw: &GatewayProc) -> String {
-    let init = json!({"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"e2e","version":"1"}}});
-    let resp = reqwest::Client::new()
-        .post(gw.mcp_url())
-        .header("content-type", "application/json")
-        .header("accept", ACCEPT)
-        .body(init.to_string())
-        .send()
-        .await
-        .unwrap();
-    let id = resp.headers()["mcp-session-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let _ = resp.text().await;
-    let note = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-    let _ = reqwest::Client::new()
-        .post(gw.mcp_url())
-        .header("content-type", "application/json")
-        .header("accept", ACCEPT)
-        .header("mcp-protocol-version", "2025-11-25")
-        .header("mcp-session-id", &id)
-        .body(note.to_string())
-        .send()
-        .await
-        .unwrap();
-    id
+    sallyport_e2e::legacy_session(&gw.mcp_url()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -147,7 +147,7 @@ async fn readyz(State(gw): State<Arc<Gateway>>) -> Response {
             let connect = crate::upstream::Link::connect(
                 spec.clone(),
                 ClientHello::bare(),
-                gw.http.clone(),
+                &gw.http,
                 tx,
                 &gw.era_cache,
             );

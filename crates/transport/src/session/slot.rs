@@ -96,7 +96,7 @@ impl LinkSlot {
         match Link::connect(
             self.spec.clone(),
             hello.clone(),
-            gw.http.clone(),
+            &gw.http,
             tx,
             &gw.era_cache,
         )

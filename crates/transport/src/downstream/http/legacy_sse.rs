@@ -67,7 +67,7 @@ pub(crate) async fn open(State(st): State<SseState>) -> Response {
         }
     });
     let endpoint = encode_event(Some("endpoint"), None, &format!("/message?sessionId={id}"));
-    session_stream(rx, Some(endpoint))
+    session_stream(rx, Some(endpoint), st.gw.core().traffic.stream_limits())
 }
 
 /// POST /message?sessionId=….

@@ -398,7 +398,7 @@ pub(crate) async fn get(
             StatusCode::CONFLICT,
         );
     }
-    session_stream(rx, None)
+    session_stream(rx, None, core.traffic.stream_limits())
 }
 
 /// DELETE /mcp: ends a legacy session.

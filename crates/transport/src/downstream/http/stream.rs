@@ -12,6 +12,7 @@ use sallyport_mcp::{Message, error_code, version::Era};
 use tokio::sync::mpsc;
 
 use super::edge::json_response;
+use crate::traffic::StreamLimits;
 
 /// Keep-alive interval on long-lived streams.
 const KEEPALIVE: Duration = Duration::from_secs(15);
@@ -144,23 +145,65 @@ fn status_for(msg: &Message, era: Era) -> StatusCode {
     }
 }
 
-/// A long-lived stream of unsolicited messages, with keep-alive comments.
-pub(crate) fn session_stream(rx: mpsc::Receiver<Message>, first: Option<Bytes>) -> Response {
+/// A long-lived stream of unsolicited messages, with keep-alive comments. It ends when the
+/// session's sender goes, after `limits.idle` without a message, or after `limits.life`.
+pub(crate) fn session_stream(
+    rx: mpsc::Receiver<Message>,
+    first: Option<Bytes>,
+    limits: StreamLimits,
+) -> Response {
     let mut ticker = tokio::time::interval(KEEPALIVE);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let now = tokio::time::Instant::now();
+    let clock = StreamClock {
+        ends_at: limits.life.and_then(|l| now.checked_add(l)),
+        idle: limits.idle,
+        quiet_until: limits.idle.and_then(|i| now.checked_add(i)),
+    };
     let stream = futures::stream::unfold(
-        (first, rx, ticker),
-        |(first, mut rx, mut ticker)| async move {
+        (first, rx, ticker, clock),
+        |(first, mut rx, mut ticker, mut clock)| async move {
             if let Some(b) = first {
-                return Some((Ok::<Bytes, Infallible>(b), (None, rx, ticker)));
+                return Some((Ok::<Bytes, Infallible>(b), (None, rx, ticker, clock)));
             }
             tokio::select! {
-                m = rx.recv() => m.map(|m| (Ok(sse_message(&m)), (None, rx, ticker))),
-                _ = ticker.tick() => Some((Ok(encode_comment("keep-alive")), (None, rx, ticker))),
+                m = rx.recv() => {
+                    clock.heard();
+                    m.map(|m| (Ok(sse_message(&m)), (None, rx, ticker, clock)))
+                }
+                _ = ticker.tick() => Some((Ok(encode_comment("keep-alive")), (None, rx, ticker, clock))),
+                () = clock.expired() => None,
             }
         },
     );
     sse_response(Body::from_stream(stream))
+}
+
+/// When a long-lived stream must end.
+struct StreamClock {
+    /// The end of the stream's life.
+    ends_at: Option<tokio::time::Instant>,
+    /// The idle limit, restarted by every message.
+    idle: Option<Duration>,
+    /// When the stream ends unless a message comes first.
+    quiet_until: Option<tokio::time::Instant>,
+}
+
+impl StreamClock {
+    fn heard(&mut self) {
+        let now = tokio::time::Instant::now();
+        self.quiet_until = self.idle.and_then(|i| now.checked_add(i));
+    }
+
+    /// Resolves when the stream has lived too long or stayed quiet too long.
+    async fn expired(&self) {
+        let deadline = match (self.ends_at, self.quiet_until) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(a), None) | (None, Some(a)) => a,
+            (None, None) => return std::future::pending().await,
+        };
+        tokio::time::sleep_until(deadline).await;
+    }
 }
 
 pub(crate) fn sse_message(msg: &Message) -> Bytes {
@@ -180,4 +223,79 @@ fn sse_response(body: Body) -> Response {
         .header("x-accel-buffering", "no")
         .body(body)
         .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn note() -> Message {
+        Message::notification("notifications/tools/list_changed", None)
+    }
+
+    async fn body_of(resp: Response) -> String {
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    fn limits(idle: u64, life: u64) -> StreamLimits {
+        StreamLimits {
+            idle: Some(Duration::from_secs(idle)),
+            life: Some(Duration::from_secs(life)),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_message_restarts_the_idle_limit_and_keepalives_do_not() {
+        let (tx, rx) = mpsc::channel(8);
+        let started = tokio::time::Instant::now();
+        let resp = session_stream(rx, None, limits(20, 1000));
+        let sender = tokio::spawn(async move {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_secs(10)).await;
+                tx.send(note()).await.ok();
+            }
+            // Hold the sender open: only the idle limit may end the stream.
+            tokio::time::sleep(Duration::from_secs(10_000)).await;
+            drop(tx);
+        });
+        let text = body_of(resp).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(30 + 20));
+        assert_eq!(text.matches("list_changed").count(), 3, "{text}");
+        assert!(text.contains(": keep-alive"), "{text}");
+        sender.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_stream_ends_at_the_end_of_its_life() {
+        let (tx, rx) = mpsc::channel(8);
+        let started = tokio::time::Instant::now();
+        let resp = session_stream(rx, None, limits(20, 60));
+        let sender = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                if tx.send(note()).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let _ = body_of(resp).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        sender.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_limits_a_stream_lasts_as_long_as_its_session() {
+        let (tx, rx) = mpsc::channel(8);
+        let started = tokio::time::Instant::now();
+        let resp = session_stream(rx, None, StreamLimits::default());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(100_000)).await;
+            drop(tx);
+        });
+        let _ = body_of(resp).await;
+        assert_eq!(started.elapsed(), Duration::from_secs(100_000));
+    }
 }
