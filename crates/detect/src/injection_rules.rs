@@ -245,7 +245,7 @@ pub(crate) static POISON_RULES: &[RuleSpec] = &[
             "otherwise",
             "instead",
         ],
-        pattern: r"(?i)\b(?:before|prior\s+to)\s+(?:using|calling|invoking|running|executing|you\s+use|you\s+call|any\s+other)\b[\s\w,'’-]{0,60}?\b(?:read|open|cat|fetch|load|access|send|include|pass|call|check)\b|\byou\s+must\s+(?:first\s+|also\s+|always\s+)?(?:read|open|cat|fetch|load|access|send|include|pass|provide|collect|upload)\b|\botherwise\s+the\s+tool\s+(?:will\s+)?(?:not\s+work|fail|break|crash)|\b(?:this\s+tool|it)\s+(?:will\s+)?(?:not\s+work|fail)\s+(?:unless|if\s+you\s+don'?t)",
+        pattern: r"(?i)\b(?:before|prior\s+to)\s+(?:using|calling|invoking|running|executing|you\s+use|you\s+call|any\s+other)\b[\w,'’ \t-]{0,60}?\b(?:read|open|cat|fetch|load|access|send|include|pass|call|check)\b|\byou\s+must\s+(?:first\s+|also\s+|always\s+)?(?:read|open|cat|fetch|load|access|send|include|pass|provide|collect|upload)\b|\botherwise\s+the\s+tool\s+(?:will\s+)?(?:not\s+work|fail|break|crash)|\b(?:this\s+tool|it)\s+(?:will\s+)?(?:not\s+work|fail)\s+(?:unless|if\s+you\s+don'?t)",
     },
     RuleSpec {
         id: "poison.credential_access",

@@ -1,6 +1,6 @@
-//! `tool_definition`: scans every tool and prompt definition in an upstream's list page
-//! (poisoning, hidden text, shadowing of other upstreams' tools, look-alike names) and the
-//! server's instructions; a poisoned one is handled by its action — by default removed from
+//! `tool_definition`: scans every tool, prompt, resource and resource-template definition in
+//! an upstream's list page (poisoning, hidden text, shadowing of other upstreams' tools,
+//! look-alike names) and the server's instructions; a poisoned one is handled by its action — by default removed from
 //! the list, and calls to it refused.
 
 use std::sync::Arc;
@@ -35,10 +35,8 @@ enum Fate {
 
 impl DefinitionGuard {
     fn list(&self, ex: &Exchange<'_>, server: &str, method: &str) -> Result<Verdict, GuardError> {
-        let key = if method == "tools/list" {
-            "tools"
-        } else {
-            "prompts"
+        let Some(key) = list_key(method) else {
+            return Ok(Verdict::Allow);
         };
         let Some(items) = ex
             .message
@@ -206,7 +204,14 @@ impl Guard for DefinitionGuard {
                     ex.message.is_response()
                         && matches!(
                             ex.method,
-                            Some("tools/list" | "prompts/list" | "initialize" | "server/discover")
+                            Some(
+                                "tools/list"
+                                    | "prompts/list"
+                                    | "resources/list"
+                                    | "resources/templates/list"
+                                    | "initialize"
+                                    | "server/discover"
+                            )
                         )
                 }
                 Direction::ClientToServer => ex.method == Some("tools/call") && ex.tool.is_some(),
@@ -219,10 +224,21 @@ impl Guard for DefinitionGuard {
         };
         match (ex.direction, method) {
             (Direction::ClientToServer, _) => Ok(self.call(server, ex.tool.unwrap_or_default())),
-            (_, "tools/list" | "prompts/list") => self.list(ex, server, method),
+            (_, m) if list_key(m).is_some() => self.list(ex, server, method),
             _ if self.instructions => Ok(self.instructions(ex, server)),
             _ => Ok(Verdict::Allow),
         }
+    }
+}
+
+/// The member of a list result that holds its definitions.
+fn list_key(method: &str) -> Option<&'static str> {
+    match method {
+        "tools/list" => Some("tools"),
+        "prompts/list" => Some("prompts"),
+        "resources/list" => Some("resources"),
+        "resources/templates/list" => Some("resourceTemplates"),
+        _ => None,
     }
 }
 

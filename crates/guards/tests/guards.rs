@@ -278,3 +278,56 @@ fn overrides_change_the_action_per_server() {
     assert!(call(&c, "lab", "x", json!({"path": "../../etc/passwd"})).is_allowed());
     assert!(matches!(list(&c, "prod", tools).0, Decision::Rewrite(_)));
 }
+
+#[test]
+fn poisoned_resources_and_resource_templates_are_withheld_from_their_lists() {
+    let c = chain("{}");
+    let p = Principal::local();
+    for (method, key, item_key) in [
+        (
+            "resources/templates/list",
+            "resourceTemplates",
+            "uriTemplate",
+        ),
+        ("resources/list", "resources", "uri"),
+    ] {
+        let items = json!([
+            {"name": "logs", item_key: "file:///logs/{day}", "description": "Daily logs."},
+            {"name": "notes", item_key: "file:///notes/{id}", "description": POISON},
+        ]);
+        let msg = Message::result(RequestId::Number(1), json!({ key: items }));
+        let mut ex = Exchange::new(Direction::ServerToClient, &msg, &p, Era::Legacy);
+        ex.server = Some("fs");
+        ex.method = Some(method);
+        let out = c.run(&ex);
+        let Decision::Rewrite(m) = &out.decision else {
+            panic!("{method}: {:?}", out.decision);
+        };
+        let kept: Vec<&str> = m.result_value().unwrap()[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(kept, ["logs"], "{method}");
+    }
+}
+
+#[test]
+fn poisoned_server_instructions_are_withheld() {
+    let c = chain("{}");
+    let p = Principal::local();
+    for method in ["initialize", "server/discover"] {
+        let msg = Message::result(RequestId::Number(0), json!({ "instructions": POISON }));
+        let mut ex = Exchange::new(Direction::ServerToClient, &msg, &p, Era::Legacy);
+        ex.server = Some("w");
+        ex.method = Some(method);
+        let Decision::Rewrite(m) = c.run(&ex).decision else {
+            panic!("{method}: not rewritten");
+        };
+        assert!(
+            m.result_value().unwrap().get("instructions").is_none(),
+            "{method}"
+        );
+    }
+}

@@ -107,6 +107,18 @@ pub fn limits(config: &Config) -> Limits {
     }
 }
 
+/// The runtime specs of every configured server, with the gateway's environment.
+pub fn upstream_specs(config: &Config) -> Vec<UpstreamSpec> {
+    let limits = limits(config);
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let connect = default_connect_timeout(config);
+    config
+        .servers
+        .iter()
+        .filter_map(|s| upstream_spec(s, limits, connect, &env))
+        .collect()
+}
+
 /// The runtime spec of one configured server. `env` is the gateway's environment, from which
 /// only allow-listed variables pass to a child.
 pub fn upstream_spec(
@@ -222,14 +234,7 @@ pub fn core_after(
     previous: Option<&Core>,
 ) -> Result<Core, BuildError> {
     let limits = limits(config);
-    let env: HashMap<String, String> = std::env::vars().collect();
-    let connect = default_connect_timeout(config);
-    let servers = config
-        .servers
-        .iter()
-        .filter_map(|s| upstream_spec(s, limits, connect, &env))
-        .map(Arc::new)
-        .collect();
+    let servers = upstream_specs(config).into_iter().map(Arc::new).collect();
     let key = config
         .federation
         .cursor_key

@@ -10,7 +10,7 @@ use sallyport_mcp::{Message, RequestId};
 use serde_json::{Value, json};
 
 use crate::gateway::Gateway;
-use crate::upstream::{ClientHello, Link, LinkError};
+use crate::upstream::{ClientHello, EraCache, Link, LinkError};
 
 /// How long one upstream may take to answer its handshake and lists.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -121,18 +121,72 @@ async fn probe(
         ..Default::default()
     };
     if link.capabilities().get("tools").is_some() {
-        inv.tools = list_all(&link, "tools/list", "tools").await;
+        inv.tools = names(&list_all(&link, "tools/list", "tools").await);
     }
     if link.capabilities().get("prompts").is_some() {
-        inv.prompts = list_all(&link, "prompts/list", "prompts").await;
+        inv.prompts = names(&list_all(&link, "prompts/list", "prompts").await);
     }
     link.shutdown().await;
     Ok(inv)
 }
 
-/// Every name of one list, following the upstream's cursors (at most 100 pages).
-async fn list_all(link: &Arc<Link>, method: &str, key: &str) -> Vec<String> {
-    let mut names = Vec::new();
+/// Everything one upstream shows a client, in full, as it sends it (no guard has seen it).
+#[derive(Debug, Clone, Default)]
+pub struct ServerDefinitions {
+    /// Its `instructions` from the handshake.
+    pub instructions: Option<String>,
+    /// `tools/list`, every page.
+    pub tools: Vec<Value>,
+    /// `prompts/list`, every page.
+    pub prompts: Vec<Value>,
+    /// `resources/list`, every page.
+    pub resources: Vec<Value>,
+    /// `resources/templates/list`, every page.
+    pub resource_templates: Vec<Value>,
+}
+
+/// Connects to one configured upstream, reads its instructions and every list its
+/// capabilities offer, and disconnects: the input of `sallyport scan -c`.
+pub async fn definitions(
+    spec: Arc<crate::upstream::UpstreamSpec>,
+) -> Result<ServerDefinitions, LinkError> {
+    let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    let hello = ClientHello {
+        era: Era::Legacy,
+        ..ClientHello::bare()
+    };
+    let http = crate::upstream::HttpClients::default();
+    let link = Link::connect(spec, hello, &http, tx, &EraCache::default()).await?;
+    let caps = link.capabilities().clone();
+    let mut out = ServerDefinitions {
+        instructions: link.instructions().map(str::to_owned),
+        ..ServerDefinitions::default()
+    };
+    if caps.get("tools").is_some() {
+        out.tools = list_all(&link, "tools/list", "tools").await;
+    }
+    if caps.get("prompts").is_some() {
+        out.prompts = list_all(&link, "prompts/list", "prompts").await;
+    }
+    if caps.get("resources").is_some() {
+        out.resources = list_all(&link, "resources/list", "resources").await;
+        out.resource_templates =
+            list_all(&link, "resources/templates/list", "resourceTemplates").await;
+    }
+    link.shutdown().await;
+    Ok(out)
+}
+
+fn names(items: &[Value]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+/// Every item of one list, following the upstream's cursors (at most 100 pages).
+async fn list_all(link: &Arc<Link>, method: &str, key: &str) -> Vec<Value> {
+    let mut all = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..100 {
         let params = cursor.as_ref().map(|c| json!({ "cursor": c }));
@@ -149,16 +203,9 @@ async fn list_all(link: &Arc<Link>, method: &str, key: &str) -> Vec<String> {
             }
         }
         let Some(page) = page else { break };
-        let items = page
-            .get(key)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        names.extend(
-            items
-                .iter()
-                .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_owned)),
-        );
+        if let Some(items) = page.get(key).and_then(Value::as_array) {
+            all.extend(items.iter().cloned());
+        }
         cursor = page
             .get("nextCursor")
             .and_then(Value::as_str)
@@ -167,7 +214,7 @@ async fn list_all(link: &Arc<Link>, method: &str, key: &str) -> Vec<String> {
             break;
         }
     }
-    names
+    all
 }
 
 fn collisions(servers: &BTreeMap<String, ServerInventory>) -> Vec<Collision> {

@@ -6,6 +6,7 @@
 //! session whose upstream connections declare no client capabilities.
 
 mod catalog;
+mod description;
 mod listen;
 mod lists;
 mod route;
@@ -22,7 +23,7 @@ use rand::RngCore;
 use sallyport_mcp::version::{self, Era};
 use sallyport_mcp::{Message, MessageKind, RequestId};
 use sallyport_pipeline::{Denial, DenyCode, Direction, Exchange, Principal};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
@@ -218,7 +219,9 @@ impl Session {
             false,
         );
         session.connect_all().await;
-        let mut result = session.merged_server_description().await;
+        let mut result = session
+            .merged_server_description(&session.principal, "initialize")
+            .await;
         result.insert("protocolVersion".into(), Value::from(negotiated));
         let rid = request.id().unwrap_or(RequestId::Number(0));
         Opened {
@@ -275,28 +278,6 @@ impl Session {
             }
         });
         futures::future::join_all(tasks).await;
-    }
-
-    /// `capabilities`, `serverInfo` and `instructions` for `initialize` and `server/discover`.
-    pub(crate) async fn merged_server_description(&self) -> Map<String, Value> {
-        let mut caps = Map::new();
-        let mut instructions = Vec::new();
-        for slot in &self.slots {
-            let Some(link) = slot.current().await else {
-                continue;
-            };
-            merge_capabilities(&mut caps, link.capabilities());
-            if let Some(text) = link.instructions() {
-                instructions.push(format!("[{}] {}", slot.spec.name, text));
-            }
-        }
-        let mut out = Map::new();
-        out.insert("capabilities".into(), Value::Object(caps));
-        out.insert("serverInfo".into(), json!({ "name": "sallyport", "title": "Sallyport MCP gateway", "version": env!("CARGO_PKG_VERSION") }));
-        if !instructions.is_empty() {
-            out.insert("instructions".into(), Value::from(instructions.join("\n")));
-        }
-        out
     }
 
     /// Handles one message from the client. Requests are answered on `reply`; notifications
@@ -455,23 +436,6 @@ impl Session {
         let inflight: Vec<Inflight> = lock(&self.inflight).drain().map(|(_, v)| v).collect();
         for i in inflight {
             i.cancel.cancel();
-        }
-    }
-}
-
-/// Union of upstream capabilities: a feature is offered when any upstream offers it;
-/// `listChanged`/`subscribe` are true when any upstream's is.
-fn merge_capabilities(into: &mut Map<String, Value>, from: &Value) {
-    let Some(from) = from.as_object() else { return };
-    for key in ["tools", "prompts", "resources", "logging", "completions"] {
-        let Some(v) = from.get(key) else { continue };
-        let entry = into.entry(key).or_insert_with(|| json!({}));
-        if let (Some(dst), Some(src)) = (entry.as_object_mut(), v.as_object()) {
-            for flag in ["listChanged", "subscribe"] {
-                if src.get(flag).and_then(Value::as_bool) == Some(true) {
-                    dst.insert(flag.into(), Value::Bool(true));
-                }
-            }
         }
     }
 }

@@ -192,3 +192,137 @@ fn scan_reports_poisoned_definitions_and_passes_the_reference_servers() {
         "{findings}"
     );
 }
+
+async fn instructions_seen(gw: &GatewayProc, era: Era) -> String {
+    let client = connect(TestClient::bare().0, &gw.mcp_url(), era).await;
+    let text = client
+        .peer_info()
+        .and_then(|info| info.instructions.clone())
+        .unwrap_or_default();
+    let _ = client.cancel().await;
+    text
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn poisoned_server_instructions_are_withheld_only_with_detect_on() {
+    let servers = python_stdio_server(
+        "w",
+        "threat_server.py",
+        &["--set", "clean", "--instructions", "poisoned"],
+    ) + &python_stdio_server(
+        "m",
+        "threat_server.py",
+        &["--set", "mail", "--instructions", "clean"],
+    );
+    // Guard off: the hidden order reaches the model's context, in both eras.
+    let gw = gateway(&servers, false).await;
+    for era in Era::BOTH {
+        let seen = instructions_seen(&gw, era).await;
+        assert!(seen.contains("~/.ssh/id_rsa"), "{era:?}: {seen}");
+    }
+    // Guard on: withheld from `initialize` and `server/discover`; the clean server's stay.
+    let gw = gateway(&servers, true).await;
+    for era in Era::BOTH {
+        let seen = instructions_seen(&gw, era).await;
+        assert!(!seen.contains("id_rsa"), "{era:?}: {seen}");
+        assert!(seen.contains("[m] Use get_weather"), "{era:?}: {seen}");
+    }
+    for method in ["initialize", "server/discover"] {
+        let d = gw
+            .wait_decision(|d| {
+                d["method"] == method
+                    && has_guard_reason(d, "tool_definition", "instructions of w withheld")
+            })
+            .await;
+        assert_eq!(d["server"], "w", "{d}");
+        assert_eq!(d["outcome"], "rewrite", "{d}");
+    }
+}
+
+/// `sallyport scan -c CONFIG [--server NAME]… --json`: exit code and report.
+fn scan_config(servers: &str, only: &[&str]) -> (Option<i32>, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sallyport.yaml");
+    std::fs::write(&config, format!("servers:\n{servers}")).unwrap();
+    let mut cmd = std::process::Command::new(sallyport_e2e::sallyport_bin());
+    cmd.args(["scan", "--json", "-c"]).arg(&config);
+    for name in only {
+        cmd.args(["--server", name]);
+    }
+    let out = cmd.output().unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), report, stderr)
+}
+
+fn flagged(report: &Value) -> Vec<String> {
+    report["definitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["poisoned"] == true)
+        .map(|d| {
+            format!(
+                "{}/{}",
+                d["server"].as_str().unwrap(),
+                d["name"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn scan_reads_configured_servers_live_and_finds_what_they_hide() {
+    use common::{stdio_server, venv_bin};
+    use sallyport_e2e::node_bin;
+    // The reference servers, unmodified: nothing poisoned.
+    let root = tempfile::tempdir().unwrap();
+    let reference = stdio_server("every", &node_bin("mcp-server-everything"), &["stdio"])
+        + &stdio_server(
+            "fs",
+            &node_bin("mcp-server-filesystem"),
+            &[&root.path().display().to_string()],
+        )
+        + &stdio_server("time", &venv_bin("mcp-server-time"), &[]);
+    let (code, report, stderr) = scan_config(&reference, &[]);
+    assert_eq!(code, Some(0), "{stderr}\n{report:#}");
+    assert!(report["scanned"].as_u64().unwrap() > 20, "{report:#}");
+    assert!(flagged(&report).is_empty(), "{report:#}");
+
+    // Our attack fixtures: poisoned tools and poisoned instructions.
+    let attacks = python_stdio_server("w", "threat_server.py", &["--set", "poisoned"])
+        + &python_stdio_server(
+            "m",
+            "threat_server.py",
+            &["--set", "mail", "--instructions", "poisoned"],
+        );
+    let (code, report, stderr) = scan_config(&attacks, &[]);
+    assert_eq!(code, Some(1), "{stderr}\n{report:#}");
+    let mut seen = flagged(&report);
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "m/(instructions)",
+            "w/add",
+            "w/note_b64",
+            "w/note_homoglyph",
+            "w/note_zw"
+        ],
+        "{report:#}"
+    );
+    // One server only, and a server that cannot start.
+    let (code, report, _) = scan_config(&attacks, &["w"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        flagged(&report).iter().all(|f| f.starts_with("w/")),
+        "{report:#}"
+    );
+    let broken = stdio_server("gone", std::path::Path::new("/nonexistent/server"), &[]);
+    let (code, _, stderr) = scan_config(&broken, &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("gone: could not be read"), "{stderr}");
+    let (code, _, stderr) = scan_config(&attacks, &["nope"]);
+    assert_ne!(code, Some(0));
+    assert!(stderr.contains("no server named nope"), "{stderr}");
+}

@@ -1,11 +1,16 @@
-//! `sallyport scan`: scans tool and prompt definitions offline for poisoning, hidden text,
-//! shadowing and look-alike names — the mcp-scan use case, with nothing sent anywhere.
+//! `sallyport scan`: scans tool, prompt and resource definitions and server instructions for
+//! poisoning, hidden text, shadowing and look-alike names — the mcp-scan use case, with
+//! nothing sent anywhere: from saved `tools/list` files, or live from the servers of a config.
+
+mod live;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use sallyport_detect::{DefinitionReport, DetectConfig, KnownTool, scan_definition};
+use sallyport_detect::{
+    DefinitionReport, DetectConfig, KnownTool, scan_definition, scan_instructions,
+};
 use serde_json::{Value, json};
 
 /// `sallyport scan` arguments.
@@ -13,8 +18,21 @@ use serde_json::{Value, json};
 pub(crate) struct ScanArgs {
     /// JSON files to scan (repeatable): a `tools/list` result (`{"tools": [...]}`, optionally
     /// with `"server"` and `"prompts"`), or a bare array of tools. Each file is one server.
-    #[arg(long = "tools", value_name = "FILE", required = true, num_args = 1..)]
+    #[arg(
+        long = "tools",
+        value_name = "FILE",
+        num_args = 1..,
+        required_unless_present = "config"
+    )]
     tools: Vec<PathBuf>,
+    /// Scan the servers of this config live: each is started or connected to as `serve`
+    /// would, its instructions and every page of its tools, prompts, resources and resource
+    /// templates are read, and it is closed. Nothing goes anywhere but those servers.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// With `-c`: scan only this server (repeatable).
+    #[arg(long = "server", value_name = "NAME", requires = "config")]
+    servers: Vec<String>,
     /// Print the findings as JSON.
     #[arg(long)]
     json: bool,
@@ -24,6 +42,8 @@ pub(crate) struct ScanArgs {
 struct Source {
     server: String,
     items: Vec<Value>,
+    /// Its `instructions`, when read live.
+    instructions: Option<String>,
 }
 
 fn load(path: &PathBuf) -> anyhow::Result<Source> {
@@ -53,16 +73,30 @@ fn load(path: &PathBuf) -> anyhow::Result<Source> {
         }
         _ => bail!("{}: expected a JSON object or array", path.display()),
     };
-    Ok(Source { server, items })
+    Ok(Source {
+        server,
+        items,
+        instructions: None,
+    })
 }
 
-/// Runs the scan; exit status 1 when any definition is poisoned.
+/// Runs the scan; exit status 1 when any definition is poisoned, 2 when a configured server
+/// could not be read (and nothing was poisoned).
 pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
-    let sources = args
+    let mut sources = args
         .tools
         .iter()
         .map(load)
         .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut unread = 0usize;
+    if let Some(config) = &args.config {
+        let (read, failed) = live::read(config, &args.servers)?;
+        sources.extend(read);
+        for (server, error) in &failed {
+            eprintln!("error    {server}: could not be read: {error}");
+        }
+        unread = failed.len();
+    }
     let cfg = DetectConfig::default();
     let mut out = Vec::new();
     let (mut scanned, mut poisoned) = (0usize, 0usize);
@@ -81,6 +115,14 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
                     })
             })
             .collect();
+        if let Some(text) = &src.instructions {
+            scanned += 1;
+            let report = scan_instructions(text);
+            poisoned += usize::from(report.is_poisoned());
+            if !report.findings.is_empty() {
+                out.push((src.server.clone(), "(instructions)".to_owned(), report));
+            }
+        }
         for item in &src.items {
             scanned += 1;
             let report = scan_definition(item, &others, &cfg);
@@ -98,6 +140,8 @@ pub(crate) fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     }
     Ok(if poisoned > 0 {
         ExitCode::from(1)
+    } else if unread > 0 {
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })

@@ -60,7 +60,7 @@ pub(super) async fn route_request(
         Decision::Deny(d) => return send(reply, d.to_error(msg.id())).await,
         Decision::Hold(h) => return send(reply, held(&msg, &h.reason)).await,
     };
-    match target(s, &msg).await {
+    match target(s, &msg, principal).await {
         Target::Local(answer) => send(reply, s.adapt_result(answer, msg.method())).await,
         Target::List => {
             let answer = lists::federated_list(s, &msg, principal).await;
@@ -100,7 +100,7 @@ pub(super) async fn route_request(
     }
 }
 
-async fn target(s: &Session, msg: &Message) -> Target {
+async fn target(s: &Session, msg: &Message, principal: &Principal) -> Target {
     let method = msg.method().unwrap_or_default();
     let fed = &s.core.federation;
     match method {
@@ -124,7 +124,9 @@ async fn target(s: &Session, msg: &Message) -> Target {
         )),
         "server/discover" => {
             s.connect_all().await;
-            let mut d = s.merged_server_description().await;
+            let mut d = s
+                .merged_server_description(principal, "server/discover")
+                .await;
             d.insert("supportedVersions".into(), json!(version::ALL_VERSIONS));
             Target::Local(Message::result(id(msg), Value::Object(d)))
         }

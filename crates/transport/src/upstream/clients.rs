@@ -45,6 +45,7 @@ fn build(connect_timeout: Duration) -> reqwest::Client {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test code")]
 mod tests {
     use super::*;
 
