@@ -5,6 +5,7 @@
 //! timers, and a wall-clock reading (Unix time) for the UTC day of tenant quotas. It also
 //! implements governor's `Clock`, so the local limiter's buckets run on it.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -79,9 +80,29 @@ impl Default for Clock {
 impl governor::clock::Clock for Clock {
     type Instant = Nanos;
 
+    /// The frozen instant inside [`frozen_at`], else a fresh reading.
     fn now(&self) -> Nanos {
-        Nanos::new(self.now_nanos())
+        FROZEN
+            .with(Cell::get)
+            .unwrap_or_else(|| Nanos::new(self.now_nanos()))
     }
+}
+
+thread_local! {
+    static FROZEN: Cell<Option<Nanos>> = const { Cell::new(None) };
+}
+
+/// Runs `f` with every [`Clock`] read by governor on this thread reading `unix_nanos`: one
+/// check reads the clock once, and all its buckets judge the same instant.
+pub(crate) fn frozen_at<T>(unix_nanos: u64, f: impl FnOnce() -> T) -> T {
+    struct Restore(Option<Nanos>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            FROZEN.with(|cell| cell.set(self.0));
+        }
+    }
+    let _restore = Restore(FROZEN.with(|cell| cell.replace(Some(Nanos::new(unix_nanos)))));
+    f()
 }
 
 /// A clock that moves only when told to. Clones share the same time.

@@ -62,6 +62,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 mod breaker;
+mod bucket_key;
 mod clock;
 mod concurrency;
 pub mod config;

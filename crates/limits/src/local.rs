@@ -2,21 +2,23 @@
 //! plus in-process tenant quotas.
 
 use std::ops::ControlFlow;
+use std::time::Duration;
 
-use governor::clock::Clock as _;
 use governor::middleware::NoOpMiddleware;
 use governor::nanos::Nanos;
 use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 
-use crate::clock::Clock;
+use crate::bucket_key::{BucketKey, KeyHasher, LocalKeys, PassThrough};
+use crate::clock::{Clock, frozen_at};
 use crate::config::{ConfigError, RateLimitConfig};
 use crate::decision::{LimitDecision, LimitScope};
 use crate::quota::{LocalQuotaCounter, QUOTA_RULE, until_next_day, utc_day};
-use crate::rule::{RateRule, RateRules, SubjectKeys};
+use crate::rule::{RateRule, RateRules};
 use crate::subject::Subject;
 
-type KeyedBucket = RateLimiter<String, DashMapStateStore<String>, Clock, NoOpMiddleware<Nanos>>;
+type KeyedBucket =
+    RateLimiter<BucketKey, DashMapStateStore<BucketKey, PassThrough>, Clock, NoOpMiddleware<Nanos>>;
 
 /// Rate limits and quotas enforced inside one process.
 ///
@@ -33,6 +35,7 @@ pub struct LocalLimiter {
     buckets: Vec<KeyedBucket>,
     quota_used: LocalQuotaCounter,
     clock: Clock,
+    keys: KeyHasher,
 }
 
 impl LocalLimiter {
@@ -42,36 +45,47 @@ impl LocalLimiter {
         let buckets = rules
             .rules
             .iter()
-            .map(|rule| RateLimiter::dashmap_with_clock(quota_of(rule), clock.clone()))
+            .map(|rule| {
+                RateLimiter::dashmap_with_clock_and_hasher(
+                    quota_of(rule),
+                    clock.clone(),
+                    PassThrough,
+                )
+            })
             .collect();
         Ok(Self {
             rules,
             buckets,
             quota_used: LocalQuotaCounter::default(),
             clock,
+            keys: KeyHasher::random(),
         })
     }
 
     /// Take one call for `subject` from every matching budget, or say which refuses.
+    /// The clock is read once: every bucket judges the same instant.
     pub fn check(&self, subject: &Subject<'_>) -> LimitDecision {
-        let mut keys = SubjectKeys::new(subject);
-        let refused = self.rules.for_each_matching(subject, |index, rule| {
-            match self.buckets[index].check_key(keys.get(rule.key)) {
-                Ok(()) => ControlFlow::Continue(()),
-                Err(not_until) => ControlFlow::Break(LimitDecision::Refuse {
-                    rule: rule.name.clone(),
-                    retry_after: not_until.wait_time_from(self.clock.now()),
-                    scope: rule.scope,
-                }),
-            }
+        let now = self.clock.now_nanos();
+        let mut keys = LocalKeys::new(subject, &self.keys);
+        let refused = frozen_at(now, || {
+            self.rules.for_each_matching(subject, |index, rule| {
+                match self.buckets[index].check_key(&keys.get(rule.key)) {
+                    Ok(()) => ControlFlow::Continue(()),
+                    Err(not_until) => ControlFlow::Break(LimitDecision::Refuse {
+                        rule: rule.name.clone(),
+                        retry_after: not_until.wait_time_from(Nanos::new(now)),
+                        scope: rule.scope,
+                    }),
+                }
+            })
         });
         match refused {
             ControlFlow::Break(refusal) => refusal,
-            ControlFlow::Continue(()) => self.check_quota(subject),
+            ControlFlow::Continue(()) => self.check_quota(subject, Duration::from_nanos(now)),
         }
     }
 
-    fn check_quota(&self, subject: &Subject<'_>) -> LimitDecision {
+    fn check_quota(&self, subject: &Subject<'_>, now: Duration) -> LimitDecision {
         let Some(tenant) = subject.tenant else {
             return LimitDecision::Allow;
         };
@@ -83,7 +97,6 @@ impl LocalLimiter {
         else {
             return LimitDecision::Allow;
         };
-        let now = self.clock.unix_now();
         if self.quota_used.try_take(tenant, utc_day(now), limit) {
             return LimitDecision::Allow;
         }

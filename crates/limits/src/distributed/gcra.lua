@@ -11,22 +11,23 @@
 --
 -- Returns {granted, refused, retry_us}: granted >= 1 when allowed; otherwise refused is the
 -- 1-based index of the refusing bucket (n+1: the quota) with the longest wait.
+local call, tonumber, floor, format = redis.call, tonumber, math.floor, string.format
 local want = tonumber(ARGV[1])
 local n = tonumber(ARGV[2])
-local clock = redis.call('TIME')
+local clock = call('TIME')
 local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
 
 local grant = want
 local refused, retry = 0, -1
-local tats = {}
+local tats, intervals = {}, {}
 for i = 1, n do
   local interval = tonumber(ARGV[1 + 2 * i])
   local burst = tonumber(ARGV[2 + 2 * i])
-  local tat = tonumber(redis.call('GET', KEYS[i]) or now)
+  local tat = tonumber(call('GET', KEYS[i]) or now)
   if tat < now then tat = now end
-  tats[i] = tat
+  tats[i], intervals[i] = tat, interval
   -- Cell k (1-based) fits iff tat + (k - 1) * interval - now <= (burst - 1) * interval.
-  local free = math.floor(((burst - 1) * interval - (tat - now)) / interval) + 1
+  local free = floor(((burst - 1) * interval - (tat - now)) / interval) + 1
   if free < 1 then
     local wait = tat - (burst - 1) * interval - now
     if wait > retry then refused, retry = i, wait end
@@ -37,7 +38,7 @@ end
 
 local quota = tonumber(ARGV[3 + 2 * n])
 if quota >= 0 then
-  local left = quota - tonumber(redis.call('GET', KEYS[n + 1]) or '0')
+  local left = quota - tonumber(call('GET', KEYS[n + 1]) or '0')
   if left < 1 then
     local wait = tonumber(ARGV[4 + 2 * n])
     if wait > retry then refused, retry = n + 1, wait end
@@ -51,13 +52,12 @@ if refused > 0 then
 end
 
 for i = 1, n do
-  local interval = tonumber(ARGV[1 + 2 * i])
-  local tat = tats[i] + grant * interval
-  local ttl_ms = math.ceil((tat - now) / 1000) + 1000
-  redis.call('SET', KEYS[i], string.format('%.0f', tat), 'PX', string.format('%.0f', ttl_ms))
+  local tat = tats[i] + grant * intervals[i]
+  local ttl_ms = floor((tat - now) / 1000) + 1001
+  call('SET', KEYS[i], format('%.0f', tat), 'PX', format('%.0f', ttl_ms))
 end
 if quota >= 0 then
-  redis.call('INCRBY', KEYS[n + 1], grant)
-  redis.call('EXPIRE', KEYS[n + 1], 172800)
+  call('INCRBY', KEYS[n + 1], grant)
+  call('EXPIRE', KEYS[n + 1], 172800)
 end
 return {grant, 0, 0}
