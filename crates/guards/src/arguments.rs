@@ -94,7 +94,9 @@ impl Guard for ArgumentGuard {
             Action::Allow => Verdict::Allow,
             Action::Log => {
                 warn!(server, tool, findings = %why, "Flagged arguments passed (action log).");
-                Verdict::Allow
+                Verdict::Flag {
+                    reason: format!("arguments of {server}/{tool} flagged (action log): {why}"),
+                }
             }
             Action::Redact if findings.iter().all(|f| f.span.is_some()) => {
                 let mut message = ex.message.clone();

@@ -57,7 +57,12 @@ impl DefinitionGuard {
             fates.push(self.item(ex, server, key, item, &others, &mut notes)?);
         }
         if fates.iter().all(|f| matches!(f, Fate::Keep)) {
-            return Ok(Verdict::Allow);
+            if notes.is_empty() {
+                return Ok(Verdict::Allow);
+            }
+            return Ok(Verdict::Flag {
+                reason: format!("{key} of {server}: {}", notes.join(" | ")),
+            });
         }
         let mut message = ex.message.clone();
         if let Some(Value::Array(list)) = message.result_mut().and_then(|r| r.get_mut(key)) {
@@ -106,6 +111,7 @@ impl DefinitionGuard {
             Action::Allow => Fate::Keep,
             Action::Log => {
                 warn!(server, tool = name, findings = %why, "Poisoned definition passed (action log).");
+                notes.push(format!("flagged {name} (action log): {why}"));
                 Fate::Keep
             }
             Action::Redact if report.findings.iter().all(|f| f.span.is_some()) => {
@@ -161,7 +167,9 @@ impl DefinitionGuard {
             Action::Allow => Verdict::Allow,
             Action::Log => {
                 warn!(server, findings = %why, "Poisoned server instructions passed (action log).");
-                Verdict::Allow
+                Verdict::Flag {
+                    reason: format!("instructions of {server} flagged (action log): {why}"),
+                }
             }
             _ => {
                 let mut message = ex.message.clone();

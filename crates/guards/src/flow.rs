@@ -99,7 +99,9 @@ impl Guard for FlowGuard {
                 Action::Allow => Verdict::Allow,
                 Action::Log | Action::Redact => {
                     warn!(flow = %why, "Toxic flow (action log).");
-                    Verdict::Allow
+                    Verdict::Flag {
+                        reason: format!("{why} (action log)"),
+                    }
                 }
             };
         }

@@ -112,17 +112,24 @@ impl ResultGuard {
             return self.refuse(g, server, tool, &what);
         }
         let mut redacted = Vec::new();
+        let mut logged = Vec::new();
         for g in &groups {
             match g.action {
                 Action::Log => {
-                    warn!(source = %what, findings = %describe(&g.findings), "Flagged content passed (action log).")
+                    warn!(source = %what, findings = %describe(&g.findings), "Flagged content passed (action log).");
+                    logged.extend(g.findings.iter().cloned());
                 }
                 Action::Redact => redacted.extend(g.findings.iter().cloned()),
                 _ => {}
             }
         }
         if redacted.is_empty() {
-            return Ok(Verdict::Allow);
+            if logged.is_empty() {
+                return Ok(Verdict::Allow);
+            }
+            return Ok(Verdict::Flag {
+                reason: format!("flagged in {what} (action log): {}", describe(&logged)),
+            });
         }
         let mut message = ex.message.clone();
         if let Some(target) = body_mut(&mut message) {

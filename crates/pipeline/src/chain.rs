@@ -98,7 +98,7 @@ impl Chain {
                 duration_ns,
             });
             match verdict {
-                Verdict::Allow => {}
+                Verdict::Allow | Verdict::Flag { .. } => {}
                 Verdict::Rewrite { message, .. } => current = Cow::Owned(message),
                 Verdict::Deny(d) => return finish(Decision::Deny(d), records, start),
                 Verdict::Hold(_) if exchange.approval.is_some() => {}
@@ -140,6 +140,7 @@ fn describe(verdict: &Verdict, approval: Option<&str>) -> (Outcome, Option<Strin
             )),
         ),
         Verdict::Allow => (Outcome::Allow, None),
+        Verdict::Flag { reason } => (Outcome::Allow, Some(reason.clone())),
         Verdict::Rewrite { reason, .. } => (Outcome::Rewrite, Some(reason.clone())),
         Verdict::Deny(d) => (
             Outcome::Deny,

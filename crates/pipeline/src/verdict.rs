@@ -12,6 +12,12 @@ use crate::{Denial, Exchange};
 pub enum Verdict {
     /// Let it through unchanged.
     Allow,
+    /// Let it through unchanged, with what was noticed on the record (a detector finding
+    /// whose configured action is `log`).
+    Flag {
+        /// What was noticed, for the audit.
+        reason: String,
+    },
     /// Let it through, replaced by this message (e.g. a filtered list, a redacted result).
     Rewrite {
         /// The replacement.
