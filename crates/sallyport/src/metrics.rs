@@ -76,6 +76,9 @@ fn poll(metrics: &Metrics, gw: &Gateway, audit: Option<&AuditTrail>) {
         };
         metrics.set_breaker_state(server, position);
     }
+    if let Some(backend) = core.traffic.backend() {
+        metrics.set_rate_limit_backend("redis", backend.healthy);
+    }
     if let Some(trail) = audit {
         let stats = trail.log().stats();
         metrics.set_audit(AuditSnapshot {

@@ -10,9 +10,9 @@ use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
 use crate::labels::{
-    AuthAttemptLabels, AuthFailureLabels, AuthorizationLabels, DecisionLabels, DetectorLabels,
-    DirectionLabels, GuardLabels, RateLimitLabels, RequestLabels, SecurityEventLabels,
-    ServerLabels, ServerToolLabels, SessionLabels, ToolExecutionLabels,
+    AuthAttemptLabels, AuthFailureLabels, AuthorizationLabels, BackendLabels, DecisionLabels,
+    DetectorLabels, DirectionLabels, GuardLabels, RateLimitLabels, RequestLabels,
+    SecurityEventLabels, ServerLabels, ServerToolLabels, SessionLabels, ToolExecutionLabels,
 };
 
 /// Seed 001's buckets for `mcp_tool_execution_duration_seconds`.
@@ -153,6 +153,9 @@ pub struct GatewayFamilies {
     pub detector_hits: Family<DetectorLabels, Counter>,
     /// `sallyport_circuit_breaker_state{server_name}`: 0 closed, 1 half-open, 2 open.
     pub breaker_state: Family<ServerLabels, Gauge>,
+    /// `sallyport_rate_limit_backend_up{backend}`: 1 when the shared rate-limit counter store
+    /// answers, 0 when it does not; absent without one.
+    pub rate_limit_backend_up: Family<BackendLabels, Gauge>,
     /// `sallyport_audit_pending_events`: accepted, not yet committed (the audit lag).
     pub audit_pending: Gauge,
     /// `sallyport_audit_queue_capacity_events`: the upper bound of the pending events.
@@ -174,6 +177,7 @@ impl GatewayFamilies {
             pipeline_duration: Family::new_with_constructor(guard_duration_histogram),
             detector_hits: Family::default(),
             breaker_state: Family::default(),
+            rate_limit_backend_up: Family::default(),
             audit_pending: Gauge::default(),
             audit_capacity: Gauge::default(),
             audit_refused: Counter::default(),
@@ -205,6 +209,11 @@ impl GatewayFamilies {
             "sallyport_circuit_breaker_state",
             "Upstream circuit breaker state: 0 closed, 1 half-open, 2 open",
             f.breaker_state.clone(),
+        );
+        r.register(
+            "sallyport_rate_limit_backend_up",
+            "Whether the shared rate-limit counter store answers: 1 up, 0 down",
+            f.rate_limit_backend_up.clone(),
         );
         r.register(
             "sallyport_audit_pending_events",
@@ -276,7 +285,7 @@ const fn spec(name: &'static str, kind: MetricKind, labels: &'static [&'static s
 }
 
 /// Every metric registered above (a test checks the two agree).
-pub const METRICS: [MetricSpec; 25] = {
+pub const METRICS: [MetricSpec; 26] = {
     use MetricKind::{Counter as C, Gauge as G, Histogram as H};
     [
         spec("mcp_auth_attempts", C, &["method", "status"]),
@@ -311,6 +320,7 @@ pub const METRICS: [MetricSpec; 25] = {
         spec("sallyport_pipeline_duration_seconds", H, &["direction"]),
         spec("sallyport_detector_hits", C, &["rule_class", "guard"]),
         spec("sallyport_circuit_breaker_state", G, &["server_name"]),
+        spec("sallyport_rate_limit_backend_up", G, &["backend"]),
         spec("sallyport_audit_pending_events", G, &[]),
         spec("sallyport_audit_queue_capacity_events", G, &[]),
         spec("sallyport_audit_refused_events", C, &[]),

@@ -107,6 +107,13 @@ pub struct ServerLabels {
     pub server_name: String,
 }
 
+/// `sallyport_rate_limit_backend_up{backend}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
+pub struct BackendLabels {
+    /// The shared counter store (`redis`).
+    pub backend: &'static str,
+}
+
 /// `sallyport_guard_duration_seconds{guard}`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, EncodeLabelSet)]
 pub struct GuardLabels {

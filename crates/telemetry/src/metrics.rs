@@ -9,8 +9,8 @@ use prometheus_client::registry::Registry;
 
 use crate::families::{GatewayFamilies, SeedFamilies};
 use crate::labels::{
-    DEFAULT_TOOLS_PER_SERVER, DEFAULT_TOOLS_TOTAL, LabelBounds, ServerLabels, ServerToolLabels,
-    SessionLabels,
+    BackendLabels, DEFAULT_TOOLS_PER_SERVER, DEFAULT_TOOLS_TOTAL, LabelBounds, ServerLabels,
+    ServerToolLabels, SessionLabels,
 };
 
 /// The content type of [`Metrics::encode`]'s output (OpenMetrics text, which Prometheus
@@ -124,6 +124,14 @@ impl Metrics {
             .breaker_state
             .get_or_create(&labels)
             .set(position.value());
+    }
+
+    /// `sallyport_rate_limit_backend_up{backend}`: whether the shared counter store answers.
+    pub fn set_rate_limit_backend(&self, backend: &'static str, up: bool) {
+        self.gateway
+            .rate_limit_backend_up
+            .get_or_create(&BackendLabels { backend })
+            .set(i64::from(up));
     }
 
     /// `mcp_active_connections{server_name}`: open upstream connections. Hook: no source

@@ -118,6 +118,7 @@ pub fn populate(metrics: &crate::Metrics) {
     let _ = g
         .breaker_state
         .get_or_create(&ServerLabels { server_name: x() });
+    metrics.set_rate_limit_backend("x", true);
     metrics.set_response(&crate::ResponseSnapshot {
         alerts: vec![("x".into(), "x".into(), 0)],
         actions: vec![("x".into(), "x".into(), 0)],

@@ -115,6 +115,11 @@ async fn redis_killed_mid_run_fails_closed_and_recovers_when_it_returns() {
     let (status, ready) = redis_ready(&gw).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
     assert_eq!(ready["ready"], false, "{ready}");
+    assert_eq!(
+        backend_up(&gw, 0.0).await,
+        Some(0.0),
+        "metric after the kill"
+    );
     let decision = gw
         .wait_decision(|d| d.to_string().contains("redis_unavailable"))
         .await;
@@ -127,6 +132,11 @@ async fn redis_killed_mid_run_fails_closed_and_recovers_when_it_returns() {
     let (status, ready) = redis_ready(&gw).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(
+        backend_up(&gw, 1.0).await,
+        Some(1.0),
+        "metric after the return"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -146,6 +156,27 @@ async fn redis_killed_mid_run_with_fail_open_lets_calls_through_and_reports_it()
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(ready["ready"], false, "{ready}");
     assert_eq!(ready["on_failure"], "open", "{ready}");
+    assert_eq!(
+        backend_up(&gw, 0.0).await,
+        Some(0.0),
+        "metric after the kill"
+    );
+}
+
+const BACKEND_UP: &str = "sallyport_rate_limit_backend_up{backend=\"redis\"}";
+
+/// `sallyport_rate_limit_backend_up{backend="redis"}` once it reads `want` (it is polled every
+/// few seconds), or its last reading after 20 s.
+async fn backend_up(gw: &GatewayProc, want: f64) -> Option<f64> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, _, page) = gw.scrape_metrics().await;
+        let value = sallyport_e2e::metric_sample(&page, BACKEND_UP);
+        if value == Some(want) || Instant::now() > deadline {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
 
 /// A TCP listener that never accepts and whose accept queue is full, so a new connection
