@@ -186,12 +186,6 @@ impl Traffic {
             .unwrap_or_default()
     }
 
-    /// The connect timeout for upstreams that set none of their own, when `limits.timeouts`
-    /// is set.
-    pub fn connect_timeout(&self) -> Option<Duration> {
-        self.timeouts.as_ref().map(Timeouts::connect_timeout)
-    }
-
     /// The circuit breakers, for the health checker.
     pub fn breakers(&self) -> &CircuitBreakers {
         &self.breakers
