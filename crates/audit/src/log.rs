@@ -14,7 +14,7 @@ use crate::error::AuditError;
 use crate::event::AuditEvent;
 use crate::retention::PurgeReport;
 use crate::signing::{SigningKey, VerifyingKey};
-use crate::store::open_store;
+use crate::store::open_writer_store;
 use crate::verify::{VerifyOptions, VerifyReport};
 use crate::writer::{Command, Counters, Job, Receipt, Writer};
 
@@ -81,8 +81,9 @@ impl AuditLog {
     /// Open with an already loaded key.
     pub async fn open_with_key(config: AuditConfig, key: SigningKey) -> Result<Self, AuditError> {
         let store_config = config.store.clone();
+        let mode = config.durability.mode;
         let store = run_blocking(move || {
-            let mut store = open_store(&store_config)?;
+            let mut store = open_writer_store(&store_config, mode)?;
             let head = store.head()?;
             Ok((store, head))
         })
@@ -96,6 +97,7 @@ impl AuditLog {
         let writer = Writer {
             store: Some(store),
             store_config: config.store.clone(),
+            mode,
             key: key.clone(),
             head,
             checkpoint: config.checkpoint.clone(),

@@ -5,7 +5,7 @@
 
 use crate::canonical::Hash;
 use crate::chain::{ChainEntry, Head};
-use crate::config::StoreConfig;
+use crate::config::{DurabilityMode, StoreConfig};
 use crate::signing::Checkpoint;
 
 pub mod postgres;
@@ -77,8 +77,38 @@ pub trait AuditStore: Send {
 /// and the writer then reloads the head and retries. One writer per chain is still the
 /// intended deployment (a `chain` name per gateway instance on PostgreSQL).
 pub fn open_store(config: &StoreConfig) -> Result<Box<dyn AuditStore>, StoreError> {
+    open_store_with(config, sqlite::SqliteOptions::default())
+}
+
+/// Open the store the writer of a log in `mode` appends to: as [`open_store`], except that
+/// an `async` log commits to SQLite with `synchronous=NORMAL` (see [`sqlite_options`]).
+pub fn open_writer_store(
+    config: &StoreConfig,
+    mode: DurabilityMode,
+) -> Result<Box<dyn AuditStore>, StoreError> {
+    open_store_with(config, sqlite_options(mode))
+}
+
+/// SQLite options for the writer of a log in `mode`. `sync` acknowledges an event only after
+/// its commit is fsynced (`FULL`); `async` acknowledges on enqueue, so its commits need only
+/// survive a crash of the process, which `NORMAL` in WAL mode guarantees.
+pub fn sqlite_options(mode: DurabilityMode) -> sqlite::SqliteOptions {
+    let synchronous = match mode {
+        DurabilityMode::Sync => sqlite::Synchronous::Full,
+        DurabilityMode::Async => sqlite::Synchronous::Normal,
+    };
+    sqlite::SqliteOptions { synchronous }
+}
+
+fn open_store_with(
+    config: &StoreConfig,
+    sqlite_options: sqlite::SqliteOptions,
+) -> Result<Box<dyn AuditStore>, StoreError> {
     match config {
-        StoreConfig::Sqlite { path } => Ok(Box::new(sqlite::SqliteStore::open(path)?)),
+        StoreConfig::Sqlite { path } => Ok(Box::new(sqlite::SqliteStore::open_with(
+            path,
+            sqlite_options,
+        )?)),
         StoreConfig::Postgres {
             connection,
             password_env,

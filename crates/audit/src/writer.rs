@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, oneshot};
 
 use crate::chain::{ChainEntry, EncodedEvent, Head};
-use crate::config::{CheckpointConfig, RetentionConfig, StoreConfig};
+use crate::config::{CheckpointConfig, DurabilityMode, RetentionConfig, StoreConfig};
 use crate::error::AuditError;
 use crate::retention::{PurgeReport, plan_purge};
 use crate::signing::{Checkpoint, SigningKey};
-use crate::store::{AuditStore, open_store};
+use crate::store::{AuditStore, open_writer_store};
 
 /// What a committed append reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +49,7 @@ pub(crate) struct Counters {
 pub(crate) struct Writer {
     pub(crate) store: Option<Box<dyn AuditStore>>,
     pub(crate) store_config: StoreConfig,
+    pub(crate) mode: DurabilityMode,
     pub(crate) key: Arc<SigningKey>,
     pub(crate) head: Head,
     pub(crate) checkpoint: CheckpointConfig,
@@ -225,7 +226,7 @@ impl Writer {
 
     fn store_mut(&mut self) -> Result<&mut Box<dyn AuditStore>, AuditError> {
         if self.store.is_none() {
-            let mut store = open_store(&self.store_config)?;
+            let mut store = open_writer_store(&self.store_config, self.mode)?;
             self.head = store.head()?;
             self.store = Some(store);
         }

@@ -118,3 +118,19 @@ fn direct_serialisation_is_canonical() {
         crate::canonical::to_canonical_json(&minimal).unwrap()
     );
 }
+
+#[test]
+fn event_ids_are_time_ordered_uuid_v7() {
+    let ids: Vec<String> = (0..1000).map(|_| new_event_id()).collect();
+    for id in &ids {
+        let uuid = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(uuid.get_version_num(), 7, "{id}");
+    }
+    // Ascending within a process: inserts land at the right edge of the event-id index.
+    assert!(ids.windows(2).all(|w| w[0] < w[1]));
+    let event = AuditEvent::new("mcp_request", "alice", "tools/call", "allow");
+    assert_eq!(
+        uuid::Uuid::parse_str(&event.id).unwrap().get_version_num(),
+        7
+    );
+}

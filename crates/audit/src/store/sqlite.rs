@@ -1,4 +1,5 @@
-//! The embedded SQLite store: WAL, `synchronous=FULL`, one transaction per batch.
+//! The embedded SQLite store: WAL, one transaction per batch, `synchronous=FULL` unless the
+//! writer of an `async` log asks for `NORMAL` ([`SqliteOptions`]).
 
 use std::path::Path;
 
@@ -31,26 +32,105 @@ CREATE TABLE IF NOT EXISTS audit_checkpoints (
 
 const COLUMNS: &str = "seq, event_id, time_ms, event_type, retention_class, body, prev_hash, hash";
 
+/// Page cache of a connection, in KiB (SQLite's default is 2,000): the hot right edge of
+/// every index and the pages a checkpoint copies stay in memory.
+const CACHE_KIB: i64 = 16 * 1024;
+/// Truncate the WAL back to this size after a checkpoint has emptied it.
+const JOURNAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// How a connection syncs its commits to disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// `synchronous=FULL`: every commit is fsynced before it returns. A committed transaction
+    /// survives a crash of the process and of the machine.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL` (WAL): commits are written to the WAL without fsync. A committed
+    /// transaction survives a crash of the process (kill -9); a power loss or OS crash can
+    /// lose the commits after the last fsync of the WAL, which happens at every transaction
+    /// holding a signed checkpoint (committed with `FULL`) and at every WAL checkpoint.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
+}
+
+/// How to open a SQLite store.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// Commit durability.
+    pub synchronous: Synchronous,
+}
+
 /// A SQLite audit store.
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Connection,
+    synchronous: Synchronous,
 }
 
 impl SqliteStore {
-    /// Open (or create) the database at `path`.
+    /// Open (or create) the database at `path` with `synchronous=FULL`.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Self::open_with(path, SqliteOptions::default())
+    }
+
+    /// Open (or create) the database at `path`.
+    pub fn open_with(path: &Path, options: SqliteOptions) -> Result<Self, StoreError> {
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", options.synchronous.pragma())?;
+        conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
+        conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)?;
         conn.execute_batch(SCHEMA)?;
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            synchronous: options.synchronous,
+        })
+    }
+
+    /// The connection's `synchronous` setting as SQLite reports it (0 off, 1 normal, 2 full).
+    pub fn synchronous(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))?)
     }
 
     /// The raw connection (tests use it to tamper with rows).
     pub fn connection(&self) -> &Connection {
         &self.conn
+    }
+
+    /// Run `write` in one transaction. A `durable` one (it carries a signed checkpoint) is
+    /// committed with `synchronous=FULL` even on a `NORMAL` connection: its fsync of the WAL
+    /// also makes every earlier commit durable, so a power loss can only take the unsigned
+    /// tail after the last checkpoint.
+    fn write_tx(
+        &mut self,
+        durable: bool,
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
+        let raise = durable && self.synchronous != Synchronous::Full;
+        if raise {
+            self.conn
+                .pragma_update(None, "synchronous", Synchronous::Full.pragma())?;
+        }
+        let result = self.conn.transaction().and_then(|tx| {
+            write(&tx)?;
+            tx.commit()
+        });
+        if raise {
+            self.conn
+                .pragma_update(None, "synchronous", self.synchronous.pragma())?;
+        }
+        Ok(result?)
     }
 
     fn query_entries(
@@ -146,13 +226,10 @@ impl AuditStore for SqliteStore {
         entries: &[ChainEntry],
         cp: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        insert_entries(&tx, entries)?;
-        if let Some(cp) = cp {
-            insert_checkpoint(&tx, cp)?;
-        }
-        tx.commit()?;
-        Ok(())
+        self.write_tx(cp.is_some(), |tx| {
+            insert_entries(tx, entries)?;
+            cp.map_or(Ok(()), |cp| insert_checkpoint(tx, cp))
+        })
     }
 
     fn find_event(&mut self, event_id: &str) -> Result<Option<u64>, StoreError> {
@@ -227,19 +304,68 @@ impl AuditStore for SqliteStore {
         entry: &ChainEntry,
         cp: Option<&Checkpoint>,
     ) -> Result<(), StoreError> {
-        let tx = self.conn.transaction()?;
-        {
+        self.write_tx(cp.is_some(), |tx| {
             let mut stmt =
                 tx.prepare_cached("DELETE FROM audit_events WHERE seq >= ?1 AND seq <= ?2")?;
             for (first, last) in ranges {
                 stmt.execute(params![sql_i64(*first), sql_i64(*last)])?;
             }
-        }
-        insert_entries(&tx, std::slice::from_ref(entry))?;
-        if let Some(cp) = cp {
-            insert_checkpoint(&tx, cp)?;
-        }
-        tx.commit()?;
-        Ok(())
+            insert_entries(tx, std::slice::from_ref(entry))?;
+            cp.map_or(Ok(()), |cp| insert_checkpoint(tx, cp))
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::config::DurabilityMode;
+    use crate::store::sqlite_options;
+
+    fn synchronous_of(mode: DurabilityMode) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open_with(&dir.path().join("a.db"), sqlite_options(mode)).unwrap();
+        store.synchronous().unwrap()
+    }
+
+    #[test]
+    fn sync_writer_fsyncs_every_commit_and_async_writer_uses_normal() {
+        assert_eq!(synchronous_of(DurabilityMode::Sync), 2, "FULL");
+        assert_eq!(synchronous_of(DurabilityMode::Async), 1, "NORMAL");
+    }
+
+    #[test]
+    fn plain_open_is_full_wal_with_a_larger_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("a.db")).unwrap();
+        assert_eq!(store.synchronous().unwrap(), 2);
+        let conn = store.connection();
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let cache: i64 = conn
+            .pragma_query_value(None, "cache_size", |r| r.get(0))
+            .unwrap();
+        assert_eq!(cache, -CACHE_KIB);
+    }
+
+    #[test]
+    fn checkpoint_commits_are_full_then_the_connection_returns_to_normal() {
+        use crate::chain::{EncodedEvent, GENESIS_HASH};
+        let dir = tempfile::tempdir().unwrap();
+        let options = sqlite_options(DurabilityMode::Async);
+        let mut store = SqliteStore::open_with(&dir.path().join("a.db"), options).unwrap();
+        let event = crate::AuditEvent::new("mcp_request", "alice", "tools/call", "allow");
+        let entry = EncodedEvent::new(&event).unwrap().seal(1, GENESIS_HASH);
+        let key = crate::SigningKey::generate().unwrap();
+        let cp = key.checkpoint(1, entry.hash, 0);
+        store
+            .append(std::slice::from_ref(&entry), Some(&cp))
+            .unwrap();
+        assert_eq!(store.synchronous().unwrap(), 1);
+        assert_eq!(store.head().unwrap().seq, 1);
+        assert_eq!(store.checkpoints().unwrap(), vec![cp]);
     }
 }
