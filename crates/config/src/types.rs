@@ -64,8 +64,8 @@ pub struct Config {
     /// (failed authentication, policy refusals, limits, threats, privilege escalation, bad
     /// certificates) are counted per principal or address in sliding windows, and reaching
     /// a threshold logs, alerts, or blocks the principal or address at the HTTP edge
-    /// (docs/security-events.md). Absent: nothing is counted or blocked. Changes take effect
-    /// at the next restart.
+    /// (docs/security-events.md). Absent: nothing is counted or blocked. A reload applies
+    /// changes (a changed section starts counting afresh).
     #[serde(default)]
     pub security_events: Option<sallyport_respond::EventRulesConfig>,
     /// Human approval of held calls (a detector's `require_approval`, a step-up with
@@ -78,20 +78,28 @@ pub struct Config {
     /// count, absence), with the shipped rules for brute force, credential stuffing, tool
     /// scanning, privilege escalation, exfiltration chains and repeated detector hits; a
     /// rule that fires performs its actions (alert, block, raise risk, require approval,
-    /// end sessions) at once (docs/correlation.md). Absent: no correlation. Changes take
-    /// effect at the next restart.
+    /// end sessions) at once (docs/correlation.md). Absent: no correlation. A reload applies
+    /// changes, to the section or its rules file (a changed rule set starts afresh).
     #[serde(default)]
     pub correlation: Option<sallyport_correlate::CorrelationConfig>,
     /// Where alerts go: signed generic webhooks, Slack, PagerDuty (docs/notifications.md).
-    /// Only alerts of correlation rules with an `alert` action are sent. Changes take effect
-    /// at the next restart.
+    /// Only alerts of correlation rules with an `alert` action are sent. A reload applies
+    /// changes.
     #[serde(default)]
     pub notifications: Option<sallyport_notify::NotifyConfig>,
     /// Incidents: alerts of correlation rules grouped per principal or address, moved from
     /// open to acknowledged to resolved with `sallyport incidents` (docs/correlation.md).
-    /// Absent: alerts are logged, audited and notified, but not grouped.
+    /// Absent: alerts are logged, audited and notified, but not grouped. Changes take effect
+    /// at the next restart.
     #[serde(default)]
     pub incidents: Option<sallyport_incidents::IncidentsConfig>,
+    /// Where blocks, quarantines and approval holds are kept beyond the gateway's memory:
+    /// a SQLite file (`path`: they survive restarts) or Redis shared by replicas (`redis`:
+    /// every change reaches every replica at once) (docs/response.md). Absent: in memory
+    /// only; a restart lifts them and replicas do not share them. Changes take effect at the
+    /// next restart.
+    #[serde(default)]
+    pub security_state: Option<sallyport_security_store::SecurityStateConfig>,
     /// The admin API and web console, on their own listener (loopback by default), for
     /// operators with an admin token or an admin role (docs/admin.md). Absent: no admin
     /// listener; the `sallyport` CLI still works on the stores.

@@ -52,6 +52,11 @@ pub(crate) fn check(config: &Config) -> Vec<Issue> {
             issues.push(path, message);
         }
     }
+    if let Some(state) = &config.security_state {
+        for (path, message) in state.problems() {
+            issues.push(path, message);
+        }
+    }
     if let Some(approvals) = &config.approvals {
         for (path, message) in approvals.problems() {
             issues.push(path, message);

@@ -16,6 +16,19 @@ struct Held {
     until: Option<Instant>,
 }
 
+/// One hold, as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldEntry {
+    /// The principal.
+    pub id: String,
+    /// Its tenant.
+    pub tenant: Option<String>,
+    /// Why (the rule).
+    pub reason: String,
+    /// Time left; `None` until lifted.
+    pub left: Option<Duration>,
+}
+
 /// Principal `(id, tenant)` → why its calls are held, and until when.
 #[derive(Debug, Default)]
 pub(crate) struct HeldPrincipals {
@@ -64,6 +77,25 @@ impl HeldPrincipals {
         map.get(&(id.to_owned(), tenant.map(str::to_owned)))
             .filter(|h| h.until.is_none_or(|u| u > now))
             .map(|h| h.reason.clone())
+    }
+
+    /// Whether any principal is (or was, since start) held.
+    pub(crate) fn any(&self) -> bool {
+        self.any.load(Ordering::Acquire)
+    }
+
+    /// Every hold in force at `now`: principal, tenant, reason, time left.
+    pub(crate) fn list(&self, now: Instant) -> Vec<HeldEntry> {
+        let map = self.map.lock().unwrap_or_else(PoisonError::into_inner);
+        map.iter()
+            .filter(|(_, h)| h.until.is_none_or(|u| u > now))
+            .map(|((id, tenant), h)| HeldEntry {
+                id: id.clone(),
+                tenant: tenant.clone(),
+                reason: h.reason.clone(),
+                left: h.until.map(|u| u.saturating_duration_since(now)),
+            })
+            .collect()
     }
 
     pub(crate) fn release(&self, id: &str, tenant: Option<&str>) -> bool {

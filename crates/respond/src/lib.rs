@@ -24,6 +24,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod change;
 mod config;
 mod correlation;
 mod event;
@@ -37,10 +38,12 @@ mod stats;
 mod violations;
 mod window;
 
+pub use change::{StateChange, unix_now_ms};
 pub use config::{EventRule, EventRuleConfig, EventRules, EventRulesConfig, ResponseAction};
 pub use correlation::{correlation_event, correlation_kind, finding_labels};
 pub use event::{SecurityEvent, SecurityEventKind, Severity, classify};
 pub use guard::{ApprovalHoldGuard, QuarantineGuard};
+pub use held::HeldEntry;
 pub use orchestrator::{ActionOutcome, Orchestrator, Response};
 pub use quarantine::{QuarantineEntry, QuarantineTarget};
 pub use responder::{ActionRecord, Responder};

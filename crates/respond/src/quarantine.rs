@@ -14,7 +14,7 @@ const MAX_QUARANTINES: usize = 10_000;
 
 /// What is quarantined: a server's tool, a tool of that name on every server (no server),
 /// or a whole server (no tool).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 pub struct QuarantineTarget {
     /// The upstream server; `None`: the tool on every server.
     pub server: Option<String>,

@@ -8,11 +8,13 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::change::{StateChange, until_ms};
+
 /// Default cap on blocks.
 const DEFAULT_MAX_BLOCKS: usize = 100_000;
 
 /// What is blocked.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum BlockTarget {
     /// A principal within its tenant.
@@ -114,6 +116,7 @@ pub struct SecurityState {
     violations: crate::violations::Violations,
     held: crate::held::HeldPrincipals,
     quarantines: crate::quarantine::Quarantines,
+    sink: crate::change::ChangeSink,
 }
 
 impl Default for SecurityState {
@@ -132,7 +135,12 @@ impl SecurityState {
             violations: crate::violations::Violations::default(),
             held: crate::held::HeldPrincipals::default(),
             quarantines: crate::quarantine::Quarantines::default(),
+            sink: crate::change::ChangeSink::default(),
         }
+    }
+
+    pub(crate) fn sink(&self) -> &crate::change::ChangeSink {
+        &self.sink
     }
 
     /// Counts a security event caused by principal `id` (of `tenant`), for the trust
@@ -159,7 +167,29 @@ impl SecurityState {
         reason: &str,
         now: Instant,
     ) {
+        self.hold_local(id, tenant, duration, reason, now);
+        self.sink.emit(|| StateChange::Hold {
+            id: id.to_owned(),
+            tenant: tenant.map(str::to_owned),
+            reason: reason.to_owned(),
+            until_ms: until_ms(duration),
+        });
+    }
+
+    pub(crate) fn hold_local(
+        &self,
+        id: &str,
+        tenant: Option<&str>,
+        duration: Option<Duration>,
+        reason: &str,
+        now: Instant,
+    ) {
         self.held.hold(id, tenant, duration, reason, now);
+    }
+
+    /// Every principal whose calls are held now.
+    pub fn holds(&self) -> Vec<crate::held::HeldEntry> {
+        self.held.list(Instant::now())
     }
 
     /// Why principal `id`'s tool calls need approval at `now`, if they do.
@@ -172,14 +202,43 @@ impl SecurityState {
         self.held.reason(id, tenant, now)
     }
 
+    /// Whether any principal's calls may be held (one atomic load).
+    pub fn any_hold(&self) -> bool {
+        self.held.any()
+    }
+
     /// Ends a `require_approval` hold; true if there was one.
     pub fn release_approval_hold(&self, id: &str, tenant: Option<&str>) -> bool {
+        let found = self.release_hold_local(id, tenant);
+        self.sink.emit(|| StateChange::ReleaseHold {
+            id: id.to_owned(),
+            tenant: tenant.map(str::to_owned),
+        });
+        found
+    }
+
+    pub(crate) fn release_hold_local(&self, id: &str, tenant: Option<&str>) -> bool {
         self.held.release(id, tenant)
     }
 
     /// Refuses every call to `target` from `now` for `duration` (`None`: until restart or
     /// release); `reason` names the rule or operator.
     pub fn quarantine(
+        &self,
+        target: crate::QuarantineTarget,
+        duration: Option<Duration>,
+        reason: &str,
+        now: Instant,
+    ) {
+        self.sink.emit(|| StateChange::Quarantine {
+            target: target.clone(),
+            reason: reason.to_owned(),
+            until_ms: until_ms(duration),
+        });
+        self.quarantine_local(target, duration, reason, now);
+    }
+
+    pub(crate) fn quarantine_local(
         &self,
         target: crate::QuarantineTarget,
         duration: Option<Duration>,
@@ -206,6 +265,14 @@ impl SecurityState {
 
     /// Lifts a quarantine; true if there was one.
     pub fn release_quarantine(&self, target: &crate::QuarantineTarget) -> bool {
+        let found = self.release_quarantine_local(target);
+        self.sink.emit(|| StateChange::Release {
+            target: target.clone(),
+        });
+        found
+    }
+
+    pub(crate) fn release_quarantine_local(&self, target: &crate::QuarantineTarget) -> bool {
         self.quarantines.release(target)
     }
 
@@ -265,6 +332,63 @@ impl SecurityState {
     /// Blocks `ip` from `now` for `duration` (`None`: until restart or unblock). A longer
     /// existing block is kept.
     pub fn block_ip(&self, ip: IpAddr, duration: Option<Duration>, reason: &str, now: Instant) {
+        let target = BlockTarget::Ip { ip };
+        self.block_local(&target, duration, reason, now);
+        self.emit_block(target, duration, reason);
+    }
+
+    /// Blocks a principal from `now` for `duration` (`None`: until restart or unblock). A
+    /// longer existing block is kept.
+    pub fn block_principal(
+        &self,
+        id: &str,
+        tenant: Option<&str>,
+        duration: Option<Duration>,
+        reason: &str,
+        now: Instant,
+    ) {
+        let target = BlockTarget::Principal {
+            id: id.to_owned(),
+            tenant: tenant.map(str::to_owned),
+        };
+        self.block_local(&target, duration, reason, now);
+        self.emit_block(target, duration, reason);
+    }
+
+    fn emit_block(&self, target: BlockTarget, duration: Option<Duration>, reason: &str) {
+        self.sink.emit(|| StateChange::Block {
+            target,
+            reason: reason.to_owned(),
+            until_ms: until_ms(duration),
+        });
+    }
+
+    pub(crate) fn block_local(
+        &self,
+        target: &BlockTarget,
+        duration: Option<Duration>,
+        reason: &str,
+        now: Instant,
+    ) {
+        match target {
+            BlockTarget::Ip { ip } => self.block_ip_local(*ip, duration, reason, now),
+            BlockTarget::Principal { id, tenant } => {
+                self.block_principal_local(id, tenant.as_deref(), duration, reason, now);
+            }
+        }
+    }
+
+    pub(crate) fn unblock_local(&self, target: &BlockTarget) -> bool {
+        match target {
+            BlockTarget::Ip { ip } => self.write().ips.remove(ip).is_some(),
+            BlockTarget::Principal { id, tenant } => {
+                let key = (id.clone(), tenant.clone());
+                self.write().principals.remove(&key).is_some()
+            }
+        }
+    }
+
+    fn block_ip_local(&self, ip: IpAddr, duration: Option<Duration>, reason: &str, now: Instant) {
         let block = Block {
             reason: reason.to_owned(),
             // A duration past the clock's range lasts until unblock.
@@ -278,9 +402,7 @@ impl SecurityState {
         self.any.store(true, Ordering::Release);
     }
 
-    /// Blocks a principal from `now` for `duration` (`None`: until restart or unblock). A
-    /// longer existing block is kept.
-    pub fn block_principal(
+    fn block_principal_local(
         &self,
         id: &str,
         tenant: Option<&str>,
@@ -307,13 +429,21 @@ impl SecurityState {
 
     /// Lifts the block on `ip`; true if there was one.
     pub fn unblock_ip(&self, ip: IpAddr) -> bool {
-        self.write().ips.remove(&ip).is_some()
+        self.unblock(BlockTarget::Ip { ip })
     }
 
     /// Lifts the block on a principal; true if there was one.
     pub fn unblock_principal(&self, id: &str, tenant: Option<&str>) -> bool {
-        let key = (id.to_owned(), tenant.map(str::to_owned));
-        self.write().principals.remove(&key).is_some()
+        self.unblock(BlockTarget::Principal {
+            id: id.to_owned(),
+            tenant: tenant.map(str::to_owned),
+        })
+    }
+
+    fn unblock(&self, target: BlockTarget) -> bool {
+        let found = self.unblock_local(&target);
+        self.sink.emit(|| StateChange::Unblock { target });
+        found
     }
 
     /// Every block in force now.

@@ -149,6 +149,9 @@ fn the_hold_guard_holds_tool_calls_of_held_principals_only() {
     let mut ex = Exchange::new(Direction::ClientToServer, &msg, &mallory, Era::Modern);
     ex.server = Some("fs");
     ex.tool = Some("read_file");
+    // While nobody has been held, the guard costs one atomic load and stays off the record.
+    assert!(!guard.applies_to(&ex));
+    state.require_approval("someone", None, None, "other", Instant::now());
     assert!(guard.applies_to(&ex));
     assert_eq!(guard.check(&ex).unwrap(), Verdict::Allow);
     state.require_approval("mallory", None, None, "exfiltration_chain", Instant::now());

@@ -41,12 +41,16 @@ pub(crate) fn start(running: &Running) -> Arc<Metrics> {
         metrics.clone(),
     );
     let response = running.response_handles.clone();
-    poll(&polled, &gw, audit.as_ref());
-    poll_response(&polled, &gw, &response);
-    subscriber::spawn_poller(POLL_INTERVAL, move || {
+    let store = running.security_store.clone();
+    let poll_all = move || {
         poll(&polled, &gw, audit.as_ref());
         poll_response(&polled, &gw, &response);
-    });
+        if let Some(store) = &store {
+            polled.set_security_state_store(store.backend(), store.is_up());
+        }
+    };
+    poll_all();
+    subscriber::spawn_poller(POLL_INTERVAL, poll_all);
     if !install_metrics_page(Arc::new(TelemetryPage(metrics.clone()))) {
         tracing::warn!("A metrics page was installed already; /metrics keeps the first.");
     }
@@ -94,6 +98,7 @@ fn poll(metrics: &Metrics, gw: &Gateway, audit: Option<&AuditTrail>) {
 fn poll_response(metrics: &Metrics, gw: &Gateway, r: &crate::respond::ResponseHandles) {
     let notifications = r
         .notifier
+        .load_full()
         .iter()
         .flat_map(|n| n.stats())
         .flat_map(|s| {

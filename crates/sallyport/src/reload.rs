@@ -1,5 +1,5 @@
 //! Hot reload: on a change to the config file, to a policy file it names (YAML policies, the
-//! Cedar files they name, the GeoIP database), or on SIGHUP, load the config again and swap it in. A bad file
+//! Cedar files they name, the GeoIP database, the correlation rules file), or on SIGHUP, load the config again and swap it in. A bad file
 //! keeps the old config running and says why.
 
 use std::collections::HashSet;
@@ -85,12 +85,18 @@ fn watch(watcher: &mut Option<RecommendedWatcher>, files: &WatchSet, path: &Path
     }
 }
 
-/// `authz.policy_files`, the Cedar files they name, and the GeoIP database.
+/// `authz.policy_files`, the Cedar files they name, the GeoIP database, and the
+/// correlation rules file.
 fn policy_files(config: &Config) -> Vec<PathBuf> {
+    let rules = config
+        .correlation
+        .as_ref()
+        .and_then(|c| c.rules_file.clone());
     let Some(authz) = &config.authz else {
-        return Vec::new();
+        return rules.into_iter().collect();
     };
     let mut files = authz.policy_files.clone();
+    files.extend(rules);
     files.extend(authz.geoip_database.clone());
     for policy in &authz.policy_files {
         if let Ok(loaded) = sallyport_policy::AuthzConfig::load(std::slice::from_ref(policy))

@@ -70,24 +70,6 @@ pub(crate) fn load_config(path: &Path) -> anyhow::Result<Config> {
     }
 }
 
-/// The sections the response orchestrator reads once, at start.
-#[derive(Debug, PartialEq)]
-struct ResponseSections {
-    correlation: Option<sallyport_correlate::CorrelationConfig>,
-    notifications: Option<sallyport_notify::NotifyConfig>,
-    incidents: Option<sallyport_incidents::IncidentsConfig>,
-}
-
-impl ResponseSections {
-    fn of(config: &Config) -> Self {
-        Self {
-            correlation: config.correlation.clone(),
-            notifications: config.notifications.clone(),
-            incidents: config.incidents.clone(),
-        }
-    }
-}
-
 /// Everything a running gateway needs that outlives a reload.
 pub(crate) struct Running {
     pub(crate) gateway: Arc<Gateway>,
@@ -96,14 +78,14 @@ pub(crate) struct Running {
     /// The audit trail, opened once at start (an `audit` change needs a restart).
     pub(crate) audit: Option<AuditTrail>,
     audit_config: Option<sallyport_audit::AuditConfig>,
-    security_events: Option<sallyport_respond::EventRulesConfig>,
     approvals: Option<sallyport_approvals::ApprovalsConfig>,
-    /// The response sections as started: `correlation`, `notifications`, `incidents`.
-    response: ResponseSections,
-    /// What the metrics read from the response orchestrator.
+    security_state: Option<sallyport_security_store::SecurityStateConfig>,
+    /// Where blocks, quarantines and holds are kept beyond memory, when configured.
+    pub(crate) security_store: Option<sallyport_security_store::StoreStatus>,
+    /// The incident store's section as started (the store is opened once).
+    incidents: Option<sallyport_incidents::IncidentsConfig>,
+    /// What the metrics read from the response orchestrator, and where reloads go.
     pub(crate) response_handles: crate::respond::ResponseHandles,
-    /// Whether a correlation rule can hold principals' calls (`require_approval`).
-    holds_calls: bool,
     /// The sections read once at start whose changes need a restart: `admin`, `tracing`.
     started_with: (
         Option<sallyport_config::admin::AdminConfig>,
@@ -123,21 +105,31 @@ impl Running {
         let mut cursor_key = [0u8; 32];
         rand::rng().fill_bytes(&mut cursor_key);
         let plan = crate::respond::Plan::build(config)?;
+        let incidents = match &config.incidents {
+            Some(c) => Some(crate::respond::Incidents::open(c)?),
+            None => None,
+        };
         let security = Arc::new(sallyport_respond::SecurityState::default());
-        let holds_calls = plan.holds_calls();
-        let core = core(
-            config,
-            &bus,
-            &cursor_key,
-            audit.as_ref(),
-            None,
-            &security,
-            holds_calls,
-        )
-        .context("building the gateway")?;
+        let security_store = match &config.security_state {
+            Some(c) => Some(
+                sallyport_security_store::start(c, &security)
+                    .await
+                    .context("opening the security state store (security_state)")?,
+            ),
+            None => {
+                if config.security_events.is_some() || config.correlation.is_some() {
+                    tracing::info!(
+                        "Blocks, quarantines and holds are kept in memory only: a restart lifts them and replicas do not share them (set security_state)."
+                    );
+                }
+                None
+            }
+        };
+        let core = core(config, &bus, &cursor_key, audit.as_ref(), None, &security)
+            .context("building the gateway")?;
         let gateway = Gateway::with_security(core, security);
         let response_handles =
-            crate::respond::spawn(plan, &gateway, audit.clone(), bus.subscribe());
+            crate::respond::spawn(plan, incidents, &gateway, audit.clone(), &bus);
         if let Some(approvals) = &config.approvals {
             let opened = sallyport_transport::approvals::Approvals::open(approvals)
                 .context("opening the approval store (approvals.store)")?;
@@ -153,17 +145,18 @@ impl Running {
             cursor_key,
             audit,
             audit_config: config.audit.clone(),
-            security_events: config.security_events.clone(),
             approvals: config.approvals.clone(),
-            response: ResponseSections::of(config),
+            security_state: config.security_state.clone(),
+            security_store,
+            incidents: config.incidents.clone(),
             response_handles,
-            holds_calls,
             started_with: (config.admin.clone(), config.tracing.clone()),
         })
     }
 
     /// Publishes a new config; the old one stays when this one cannot be built.
     pub(crate) fn reload(&self, config: &Config) -> anyhow::Result<()> {
+        let plan = crate::respond::Plan::build(config)?;
         let current = self.gateway.core();
         let core = core(
             config,
@@ -172,20 +165,12 @@ impl Running {
             self.audit.as_ref(),
             Some(&current),
             self.gateway.security(),
-            self.holds_calls,
         )?;
         if config.audit != self.audit_config {
             tracing::warn!("The audit section changed; it takes effect at the next restart.");
         }
-        if config.security_events != self.security_events {
-            tracing::warn!(
-                "The security_events section changed; it takes effect at the next restart."
-            );
-        }
-        if ResponseSections::of(config) != self.response {
-            tracing::warn!(
-                "The correlation, notifications or incidents section changed; it takes effect at the next restart."
-            );
+        if config.incidents != self.incidents {
+            tracing::warn!("The incidents section changed; it takes effect at the next restart.");
         }
         if config.admin != self.started_with.0 {
             tracing::warn!("The admin section changed; it takes effect at the next restart.");
@@ -193,10 +178,16 @@ impl Running {
         if config.tracing != self.started_with.1 {
             tracing::warn!("The tracing section changed; it takes effect at the next restart.");
         }
+        if config.security_state != self.security_state {
+            tracing::warn!(
+                "The security_state section changed; it takes effect at the next restart."
+            );
+        }
         if config.approvals != self.approvals {
             tracing::warn!("The approvals section changed; it takes effect at the next restart.");
         }
         self.gateway.reload(core);
+        self.response_handles.reload(plan);
         Ok(())
     }
 
@@ -218,18 +209,16 @@ fn core(
     audit: Option<&AuditTrail>,
     previous: Option<&Core>,
     security: &Arc<sallyport_respond::SecurityState>,
-    holds_calls: bool,
 ) -> anyhow::Result<Core> {
     let mut core = build::core_after(config, Arc::new(bus.clone()), cursor_key, previous)?;
     // After every other guard: quarantines refuse what the chain would otherwise allow
     // (it costs one atomic load while nothing is quarantined).
     let quarantine = sallyport_respond::QuarantineGuard::new(security.clone());
     core.relay.push_guard(Box::new(quarantine));
-    if holds_calls {
-        // Last in the chain: it holds only calls every other guard let through.
-        let guard = sallyport_respond::ApprovalHoldGuard::new(security.clone());
-        core.relay.push_guard(Box::new(guard));
-    }
+    // Last in the chain: it holds only calls every other guard let through (one atomic
+    // load while no principal has been held).
+    let hold = sallyport_respond::ApprovalHoldGuard::new(security.clone());
+    core.relay.push_guard(Box::new(hold));
     core.relay = core.relay.with_audit(audit.cloned());
     Ok(core)
 }

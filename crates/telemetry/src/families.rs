@@ -156,6 +156,9 @@ pub struct GatewayFamilies {
     /// `sallyport_rate_limit_backend_up{backend}`: 1 when the shared rate-limit counter store
     /// answers, 0 when it does not; absent without one.
     pub rate_limit_backend_up: Family<BackendLabels, Gauge>,
+    /// `sallyport_security_state_store_up{backend}`: 1 when the store of blocks, quarantines
+    /// and holds answers, 0 when it does not; absent without one.
+    pub security_state_store_up: Family<BackendLabels, Gauge>,
     /// `sallyport_audit_pending_events`: accepted, not yet committed (the audit lag).
     pub audit_pending: Gauge,
     /// `sallyport_audit_queue_capacity_events`: the upper bound of the pending events.
@@ -178,6 +181,7 @@ impl GatewayFamilies {
             detector_hits: Family::default(),
             breaker_state: Family::default(),
             rate_limit_backend_up: Family::default(),
+            security_state_store_up: Family::default(),
             audit_pending: Gauge::default(),
             audit_capacity: Gauge::default(),
             audit_refused: Counter::default(),
@@ -214,6 +218,11 @@ impl GatewayFamilies {
             "sallyport_rate_limit_backend_up",
             "Whether the shared rate-limit counter store answers: 1 up, 0 down",
             f.rate_limit_backend_up.clone(),
+        );
+        r.register(
+            "sallyport_security_state_store_up",
+            "Whether the store of blocks, quarantines and holds answers: 1 up, 0 down",
+            f.security_state_store_up.clone(),
         );
         r.register(
             "sallyport_audit_pending_events",
@@ -285,7 +294,7 @@ const fn spec(name: &'static str, kind: MetricKind, labels: &'static [&'static s
 }
 
 /// Every metric registered above (a test checks the two agree).
-pub const METRICS: [MetricSpec; 26] = {
+pub const METRICS: [MetricSpec; 27] = {
     use MetricKind::{Counter as C, Gauge as G, Histogram as H};
     [
         spec("mcp_auth_attempts", C, &["method", "status"]),
@@ -321,6 +330,7 @@ pub const METRICS: [MetricSpec; 26] = {
         spec("sallyport_detector_hits", C, &["rule_class", "guard"]),
         spec("sallyport_circuit_breaker_state", G, &["server_name"]),
         spec("sallyport_rate_limit_backend_up", G, &["backend"]),
+        spec("sallyport_security_state_store_up", G, &["backend"]),
         spec("sallyport_audit_pending_events", G, &[]),
         spec("sallyport_audit_queue_capacity_events", G, &[]),
         spec("sallyport_audit_refused_events", C, &[]),

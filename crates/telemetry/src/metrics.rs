@@ -134,6 +134,15 @@ impl Metrics {
             .set(i64::from(up));
     }
 
+    /// `sallyport_security_state_store_up{backend}`: whether the store of blocks,
+    /// quarantines and holds answers.
+    pub fn set_security_state_store(&self, backend: &'static str, up: bool) {
+        self.gateway
+            .security_state_store_up
+            .get_or_create(&BackendLabels { backend })
+            .set(i64::from(up));
+    }
+
     /// `mcp_active_connections{server_name}`: open upstream connections. Hook: no source
     /// publishes per-upstream connection counts yet.
     pub fn set_active_connections(&self, server: &str, count: usize) {

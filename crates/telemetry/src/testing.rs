@@ -119,6 +119,7 @@ pub fn populate(metrics: &crate::Metrics) {
         .breaker_state
         .get_or_create(&ServerLabels { server_name: x() });
     metrics.set_rate_limit_backend("x", true);
+    metrics.set_security_state_store("x", true);
     metrics.set_response(&crate::ResponseSnapshot {
         alerts: vec![("x".into(), "x".into(), 0)],
         actions: vec![("x".into(), "x".into(), 0)],

@@ -15,6 +15,7 @@ use serde_json::Value;
 pub mod admin;
 pub mod jwt;
 pub mod pki;
+pub mod redis;
 
 /// The environment variable every test gateway gets [`TEST_WEBHOOK_SECRET`] in, for
 /// `notifications.sinks[].secret_env`.

@@ -30,7 +30,7 @@ pub(crate) struct BlockView {
     pub tenant: Option<String>,
     /// Why.
     pub reason: String,
-    /// Seconds left; absent for a block lasting until restart or unblock.
+    /// Seconds left; absent for a block lasting until unblocked.
     pub remaining_secs: Option<u64>,
 }
 
@@ -60,7 +60,7 @@ pub(crate) struct NewBlock {
     pub principal: Option<String>,
     /// The principal's tenant.
     pub tenant: Option<String>,
-    /// How long (default: until restart or unblock).
+    /// How long (default: until unblocked; a restart lifts it too unless `security_state` is set).
     #[schema(minimum = 1, maximum = 315_360_000)]
     pub duration_secs: Option<u64>,
     /// Why (recorded).
@@ -117,7 +117,7 @@ pub(crate) async fn add(
         .is_some_and(|d| !(1..=MAX_BLOCK_SECS).contains(&d))
     {
         return Err(ApiError::BadRequest(format!(
-            "duration_secs must be 1 to {MAX_BLOCK_SECS} (10 years); leave it out for a block until restart or unblock"
+            "duration_secs must be 1 to {MAX_BLOCK_SECS} (10 years); leave it out for a block until unblocked"
         )));
     }
     let duration = b.duration_secs.map(Duration::from_secs);

@@ -97,7 +97,7 @@ fn response_sections(config: &sallyport_config::Config) -> bool {
     let mut ok = true;
     if let Some(c) = config.correlation.as_ref().filter(|c| c.enabled) {
         match crate::respond::compile_rules(c) {
-            Ok(rules) => {
+            Ok((rules, _)) => {
                 let ids: Vec<&str> = rules.ids().collect();
                 println!("  ✓ correlation: {} rules ({})", ids.len(), ids.join(", "));
             }
