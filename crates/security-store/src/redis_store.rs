@@ -191,6 +191,14 @@ impl RedisReplica {
                     self.receive(message.get_payload_bytes());
                 }
                 _ = tick.tick() => {
+                    // This replica's own changes go first, so the reload never lifts one
+                    // that is made but not yet stored.
+                    while let Ok(change) = rx.try_recv() {
+                        if let Err(error) = self.write(&mut link.conn, &change).await {
+                            self.keep(change);
+                            return Stop::Failed(error);
+                        }
+                    }
                     if let Err(error) = self.resync(&mut link.conn).await {
                         return Stop::Failed(error);
                     }
