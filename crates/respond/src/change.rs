@@ -340,6 +340,27 @@ mod tests {
     }
 
     #[test]
+    fn a_shorter_block_is_not_stored_over_a_longer_one() {
+        let a = SecurityState::default();
+        let (tx, mut rx) = mpsc::channel(16);
+        a.set_sink(tx);
+        let now = Instant::now();
+        a.block_ip(ip(), None, "permanent", now);
+        a.block_ip(ip(), Some(HOUR), "threshold", now);
+        // Only the permanent block reaches the store: a replica or a restart that loaded
+        // the shorter one would lift the block early.
+        let changes = drain(&mut rx);
+        assert_eq!(changes.len(), 1, "{changes:?}");
+        assert_eq!(changes[0].until_ms(), None);
+        a.block_ip(ip(), None, "permanent again", now);
+        assert_eq!(
+            drain(&mut rx).len(),
+            1,
+            "a permanent block replaces a permanent one"
+        );
+    }
+
+    #[test]
     fn applied_changes_are_not_sent_back() {
         let b = SecurityState::default();
         let (tx, mut rx) = mpsc::channel(16);

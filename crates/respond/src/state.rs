@@ -333,8 +333,9 @@ impl SecurityState {
     /// existing block is kept.
     pub fn block_ip(&self, ip: IpAddr, duration: Option<Duration>, reason: &str, now: Instant) {
         let target = BlockTarget::Ip { ip };
-        self.block_local(&target, duration, reason, now);
-        self.emit_block(target, duration, reason);
+        if self.block_local(&target, duration, reason, now) {
+            self.emit_block(target, duration, reason);
+        }
     }
 
     /// Blocks a principal from `now` for `duration` (`None`: until restart or unblock). A
@@ -351,8 +352,9 @@ impl SecurityState {
             id: id.to_owned(),
             tenant: tenant.map(str::to_owned),
         };
-        self.block_local(&target, duration, reason, now);
-        self.emit_block(target, duration, reason);
+        if self.block_local(&target, duration, reason, now) {
+            self.emit_block(target, duration, reason);
+        }
     }
 
     fn emit_block(&self, target: BlockTarget, duration: Option<Duration>, reason: &str) {
@@ -363,17 +365,19 @@ impl SecurityState {
         });
     }
 
+    /// Places the block; false when a block lasting at least as long was kept instead
+    /// (then there is nothing new to store or share).
     pub(crate) fn block_local(
         &self,
         target: &BlockTarget,
         duration: Option<Duration>,
         reason: &str,
         now: Instant,
-    ) {
+    ) -> bool {
         match target {
             BlockTarget::Ip { ip } => self.block_ip_local(*ip, duration, reason, now),
             BlockTarget::Principal { id, tenant } => {
-                self.block_principal_local(id, tenant.as_deref(), duration, reason, now);
+                self.block_principal_local(id, tenant.as_deref(), duration, reason, now)
             }
         }
     }
@@ -388,18 +392,22 @@ impl SecurityState {
         }
     }
 
-    fn block_ip_local(&self, ip: IpAddr, duration: Option<Duration>, reason: &str, now: Instant) {
+    fn block_ip_local(
+        &self,
+        ip: IpAddr,
+        duration: Option<Duration>,
+        reason: &str,
+        now: Instant,
+    ) -> bool {
         let block = Block {
             reason: reason.to_owned(),
             // A duration past the clock's range lasts until unblock.
             until: duration.and_then(|d| now.checked_add(d)),
         };
         let mut blocks = self.make_room(now, |b| b.ips.contains_key(&ip));
-        let entry = blocks.ips.entry(ip).or_insert_with(|| block.clone());
-        if outlasts(&block, entry) {
-            *entry = block;
-        }
+        let placed = place(blocks.ips.entry(ip), block);
         self.any.store(true, Ordering::Release);
+        placed
     }
 
     fn block_principal_local(
@@ -409,7 +417,7 @@ impl SecurityState {
         duration: Option<Duration>,
         reason: &str,
         now: Instant,
-    ) {
+    ) -> bool {
         let block = Block {
             reason: reason.to_owned(),
             // A duration past the clock's range lasts until unblock.
@@ -417,14 +425,9 @@ impl SecurityState {
         };
         let key = (id.to_owned(), tenant.map(str::to_owned));
         let mut blocks = self.make_room(now, |b| b.principals.contains_key(&key));
-        let entry = blocks
-            .principals
-            .entry(key)
-            .or_insert_with(|| block.clone());
-        if outlasts(&block, entry) {
-            *entry = block;
-        }
+        let placed = place(blocks.principals.entry(key), block);
         self.any.store(true, Ordering::Release);
+        placed
     }
 
     /// Lifts the block on `ip`; true if there was one.
@@ -506,6 +509,22 @@ impl SecurityState {
             blocks.evict_one();
         }
         blocks
+    }
+}
+
+/// Puts `block` in `entry` unless the block there ends later; true when it did.
+fn place<K>(entry: std::collections::hash_map::Entry<'_, K, Block>, block: Block) -> bool {
+    use std::collections::hash_map::Entry;
+    match entry {
+        Entry::Vacant(v) => {
+            v.insert(block);
+            true
+        }
+        Entry::Occupied(mut o) if outlasts(&block, o.get()) => {
+            o.insert(block);
+            true
+        }
+        Entry::Occupied(_) => false,
     }
 }
 
