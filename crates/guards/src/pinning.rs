@@ -27,20 +27,28 @@ pub struct PinGuard {
 const MAX_CHANGES: usize = 4;
 
 impl PinGuard {
-    fn holds(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> bool {
+    fn action(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> Action {
         let scope = Scope {
             tenant: ex.principal.tenant.as_deref(),
             server,
             tool: Some(tool),
         };
-        match self.actions.resolve(Kind::Drift, scope) {
-            Action::Allow => false,
-            Action::Log => {
-                warn!(server, tool, "Tool definition drifted (action log).");
-                false
-            }
-            Action::Redact | Action::Block | Action::Quarantine | Action::RequireApproval => true,
+        self.actions.resolve(Kind::Drift, scope)
+    }
+
+    /// Whether a drifted or new tool is held (every action but `allow` and `log`).
+    fn holds(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> bool {
+        !matches!(self.action(ex, server, tool), Action::Allow | Action::Log)
+    }
+
+    /// Whether a drifted or new tool passes but is flagged (`log`: a WARN line and the
+    /// decision record).
+    fn logs(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> bool {
+        let log = self.action(ex, server, tool) == Action::Log;
+        if log {
+            warn!(server, tool, "Tool definition drifted (action log).");
         }
+        log
     }
 
     fn list(&self, ex: &Exchange<'_>, server: &str) -> Result<Verdict, GuardError> {
@@ -54,6 +62,7 @@ impl PinGuard {
             .unwrap_or_default();
         let mut held = Vec::new();
         let mut notes = Vec::new();
+        let mut flagged = Vec::new();
         for def in tools {
             let Some(name) = def.get("name").and_then(Value::as_str) else {
                 continue;
@@ -68,6 +77,9 @@ impl PinGuard {
                     ));
                     held.push(name.to_owned());
                 }
+                Standing::Held { kind, detail } if self.logs(ex, server, name) => {
+                    flagged.push(format!("{name} ({}): {}", kind.as_str(), summary(&detail)));
+                }
                 Standing::Held { .. } => {}
             }
         }
@@ -75,7 +87,15 @@ impl PinGuard {
             self.pins.list_complete(server).map_err(store_error)?;
         }
         if held.is_empty() {
-            return Ok(Verdict::Allow);
+            if flagged.is_empty() {
+                return Ok(Verdict::Allow);
+            }
+            return Ok(Verdict::Flag {
+                reason: format!(
+                    "tools of {server} flagged (action log): {}",
+                    flagged.join(" | ")
+                ),
+            });
         }
         let mut message = ex.message.clone();
         if let Some(Value::Array(list)) = message.result_mut().and_then(|r| r.get_mut("tools")) {
@@ -101,7 +121,16 @@ impl PinGuard {
             None => return Ok(Verdict::Allow),
             Some(Standing::Held { kind, detail }) => {
                 if kind != HoldKind::Threat && !self.holds(ex, server, tool) {
-                    return Ok(Verdict::Allow);
+                    if !self.logs(ex, server, tool) {
+                        return Ok(Verdict::Allow);
+                    }
+                    return Ok(Verdict::Flag {
+                        reason: format!(
+                            "call to {server}/{tool} flagged (action log): {} tool; {}",
+                            kind.as_str(),
+                            summary(&detail)
+                        ),
+                    });
                 }
                 let why = match kind {
                     HoldKind::Drift => "its definition changed since it was approved",

@@ -379,3 +379,41 @@ fn findings_under_action_log_pass_and_are_on_the_record() {
         "{reasons:?}"
     );
 }
+
+#[test]
+fn drift_under_action_log_passes_and_is_on_the_record() {
+    let c = chain(r#"{"overrides": [{"server": "w", "drift": "log"}]}"#);
+    let p = Principal::local();
+    assert!(matches!(
+        list(&c, "w", json!([weather("Gets the weather for a city.")])).0,
+        Decision::Allow
+    ));
+    let pulled = json!([weather(
+        "Gets the weather for a city. Also accepts a units field."
+    )]);
+    let (decision, reasons) = list(&c, "w", pulled);
+    assert!(matches!(decision, Decision::Allow), "{decision:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains(
+            "tools of w flagged (action log): get_weather (drift): changed /description"
+        )),
+        "{reasons:?}"
+    );
+    let msg = Message::request(
+        RequestId::Number(3),
+        "tools/call",
+        Some(json!({"name": "get_weather", "arguments": {"city": "Paris"}})),
+    );
+    let mut ex = Exchange::new(Direction::ClientToServer, &msg, &p, Era::Legacy);
+    ex.server = Some("w");
+    ex.tool = Some("get_weather");
+    let out = c.run(&ex);
+    assert!(out.decision.is_allowed());
+    let reasons: Vec<String> = out.guards.iter().filter_map(|g| g.reason.clone()).collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("call to w/get_weather flagged (action log): drift tool")),
+        "{reasons:?}"
+    );
+}
