@@ -246,3 +246,54 @@ async fn security_events_take_effect_on_reload_without_a_restart() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A correlation rules file whose one rule blocks an address after `count` failed logins.
+fn guessing_rule(count: u32) -> String {
+    format!(
+        "rules:\n  - id: key_guessing\n    title: Key guessing\n    severity: high\n    window_secs: 60\n    group_by: [source_ip]\n    condition: {{ type: threshold, match: {{ kind: authentication_failed }}, count: {count} }}\n    actions: [ {{ type: block_ip, duration_secs: 600 }} ]\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_edited_correlation_rules_file_takes_effect_without_a_restart() {
+    const BAD: &str = "sp_deadbeef_notarealkeynotarealkeynotarealkey00";
+    let key = std::sync::Mutex::new(String::new());
+    let rules = std::sync::Mutex::new(std::path::PathBuf::new());
+    let gw = GatewayProc::start_prepared(
+        |_, dir| {
+            let path = dir.join("rules.yaml");
+            std::fs::write(&path, guessing_rule(1000)).unwrap();
+            let section = format!(
+                "correlation:\n  include_default_rules: false\n  rules_file: \"{}\"\n",
+                path.display()
+            );
+            *rules.lock().unwrap() = path;
+            keyed_config(dir, &section)
+        },
+        |config| {
+            *key.lock().unwrap() = sallyport_e2e::create_api_key(config, "alice", "mcp_operator");
+        },
+    )
+    .await;
+    let (key, rules) = (key.into_inner().unwrap(), rules.into_inner().unwrap());
+    // At 1,000 failures the rule lets a few guesses through.
+    for _ in 0..3 {
+        assert_eq!(echo_with(&gw, BAD).await, 401);
+    }
+    assert_eq!(echo_with(&gw, &key).await, 200);
+
+    // Only the rules file changes; the watcher reloads it.
+    std::fs::write(&rules, guessing_rule(3)).unwrap();
+    gw.wait_log("Configuration reloaded.").await;
+    for _ in 0..3 {
+        assert_eq!(echo_with(&gw, BAD).await, 401);
+    }
+    let start = Instant::now();
+    while echo_with(&gw, &key).await != 403 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the edited rule did not block the address"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
