@@ -212,9 +212,24 @@ async fn echo_with(gw: &GatewayProc, key: &str) -> u16 {
     status.as_u16()
 }
 
+const BAD: &str = "sp_deadbeef_notarealkeynotarealkeynotarealkey00";
+
+/// After the reload: three wrong keys, then the valid `key` is refused at the edge (403)
+/// within five seconds.
+async fn three_guesses_then_blocked(gw: &GatewayProc, key: &str, what: &str) {
+    gw.wait_log("Configuration reloaded.").await;
+    for _ in 0..3 {
+        assert_eq!(echo_with(gw, BAD).await, 401);
+    }
+    let start = Instant::now();
+    while echo_with(gw, key).await != 403 {
+        assert!(start.elapsed() < Duration::from_secs(5), "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn security_events_take_effect_on_reload_without_a_restart() {
-    const BAD: &str = "sp_deadbeef_notarealkeynotarealkeynotarealkey00";
     let key = std::sync::Mutex::new(String::new());
     let gw = GatewayProc::start_prepared(
         |_, dir| keyed_config(dir, ""),
@@ -233,18 +248,7 @@ async fn security_events_take_effect_on_reload_without_a_restart() {
     let dir = gw.config.parent().unwrap().to_owned();
     let rules = "security_events:\n  authentication_failed: { threshold: 3, window_secs: 60, action: block_ip }\n";
     std::fs::write(&gw.config, keyed_config(&dir, rules)).unwrap();
-    gw.wait_log("Configuration reloaded.").await;
-    for _ in 0..3 {
-        assert_eq!(echo_with(&gw, BAD).await, 401);
-    }
-    let start = Instant::now();
-    while echo_with(&gw, &key).await != 403 {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "not blocked after reload"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    three_guesses_then_blocked(&gw, &key, "not blocked after reload").await;
 }
 
 /// A correlation rules file whose one rule blocks an address after `count` failed logins.
@@ -256,7 +260,6 @@ fn guessing_rule(count: u32) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_edited_correlation_rules_file_takes_effect_without_a_restart() {
-    const BAD: &str = "sp_deadbeef_notarealkeynotarealkeynotarealkey00";
     let key = std::sync::Mutex::new(String::new());
     let rules = std::sync::Mutex::new(std::path::PathBuf::new());
     let gw = GatewayProc::start_prepared(
@@ -284,16 +287,5 @@ async fn an_edited_correlation_rules_file_takes_effect_without_a_restart() {
 
     // Only the rules file changes; the watcher reloads it.
     std::fs::write(&rules, guessing_rule(3)).unwrap();
-    gw.wait_log("Configuration reloaded.").await;
-    for _ in 0..3 {
-        assert_eq!(echo_with(&gw, BAD).await, 401);
-    }
-    let start = Instant::now();
-    while echo_with(&gw, &key).await != 403 {
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "the edited rule did not block the address"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    three_guesses_then_blocked(&gw, &key, "the edited rule did not block the address").await;
 }
