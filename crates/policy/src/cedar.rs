@@ -13,6 +13,7 @@
 //!   `trust_score`?, `tenant`?, `auth`.
 
 mod cache;
+mod needs;
 mod request;
 mod slice;
 mod store;
@@ -71,20 +72,11 @@ pub(crate) fn evaluate(
     input: &CedarInput<'_>,
     limits: &ValueLimits,
 ) -> Result<CedarOutcome, InputError> {
-    let t = types().ok_or_else(|| InputError::Cedar("entity types unavailable".into()))?;
-    let c = input.class;
-    let (principal_ty, resource_ty) = type_names(input.subject.kind, c.kind);
-    let group = group_of(c.kind);
-    let resource_id = format!("{}/{}", input.target.server, input.target.name);
-    let lineage: Vec<&str> = c.resource.lineage().collect();
-    let roles: Vec<(&str, &str)> = input.roles.iter().map(|r| ("Role", *r)).collect();
-    let paths: Vec<(&str, &str)> = lineage.iter().map(|p| ("Path", *p)).collect();
-    let facts = |ty, id, ancestors| Facts { ty, id, ancestors };
-    let Some(policies) = store.slicer().slice(
-        &facts(principal_ty, &input.subject.id, &roles),
-        &facts("Action", c.action.as_str(), &[("Action", group)]),
-        &facts(resource_ty, &resource_id, &paths),
-    ) else {
+    let group = group_of(input.class.kind);
+    let shape = store
+        .entity_cache()
+        .get_or_build(&entity_key(input, group), || build(store, input, group))?;
+    let Some(b) = shape else {
         // No policy's scope matches: Cedar would deny for lack of a permit, and nothing
         // can fail to evaluate.
         return Ok(CedarOutcome {
@@ -93,27 +85,10 @@ pub(crate) fn evaluate(
             errors: Vec::new(),
         });
     };
-    let built =
-        store
-            .entity_cache()
-            .get_or_build(&entity_key(input, group, &resource_id), || {
-                let mut entities = Vec::with_capacity(3);
-                let principal = principal(t, input, &mut entities)?;
-                let action = action(t, c, group, &mut entities);
-                let resource = resource(t, input, &resource_id, &lineage, &mut entities)?;
-                let entities = Entities::from_entities(entities, None).map_err(rejected)?;
-                Ok::<_, InputError>(cache::Built {
-                    principal,
-                    action,
-                    resource,
-                    entities,
-                })
-            })?;
-    let context = context(input, limits, policies.needs)?;
-    let b = &*built;
+    let context = context(input, limits, b.slice.needs)?;
     let (principal, action, resource) = (b.principal.clone(), b.action.clone(), b.resource.clone());
     let request = Request::new(principal, action, resource, context, None).map_err(rejected)?;
-    let response = Authorizer::new().is_authorized(&request, &policies.set, &b.entities);
+    let response = Authorizer::new().is_authorized(&request, &b.slice.set, &b.entities);
     let diagnostics = response.diagnostics();
     Ok(CedarOutcome {
         allowed: response.decision() == Decision::Allow,
@@ -128,8 +103,44 @@ pub(crate) fn evaluate(
     })
 }
 
-/// Everything the three entities are built from.
-fn entity_key(input: &CedarInput<'_>, group: &str, resource_id: &str) -> String {
+/// The policies that can apply to the request's shape and, when there are any, its
+/// entities; `None` when no policy's scope matches.
+fn build(
+    store: &PolicyStore,
+    input: &CedarInput<'_>,
+    group: &str,
+) -> Result<Option<cache::Built>, InputError> {
+    let t = types().ok_or_else(|| InputError::Cedar("entity types unavailable".into()))?;
+    let c = input.class;
+    let (principal_ty, resource_ty) = type_names(input.subject.kind, c.kind);
+    let resource_id = format!("{}/{}", input.target.server, input.target.name);
+    let lineage: Vec<&str> = c.resource.lineage().collect();
+    let roles: Vec<(&str, &str)> = input.roles.iter().map(|r| ("Role", *r)).collect();
+    let paths: Vec<(&str, &str)> = lineage.iter().map(|p| ("Path", *p)).collect();
+    let facts = |ty, id, ancestors| Facts { ty, id, ancestors };
+    let Some(slice) = store.slicer().slice(
+        &facts(principal_ty, &input.subject.id, &roles),
+        &facts("Action", c.action.as_str(), &[("Action", group)]),
+        &facts(resource_ty, &resource_id, &paths),
+    ) else {
+        return Ok(None);
+    };
+    let mut entities = Vec::with_capacity(3);
+    let principal = principal(t, input, &mut entities)?;
+    let action = action(t, c, group, &mut entities);
+    let resource = resource(t, input, &resource_id, &lineage, &mut entities)?;
+    let entities = Entities::from_entities(entities, None).map_err(rejected)?;
+    Ok(Some(cache::Built {
+        slice,
+        principal,
+        action,
+        resource,
+        entities,
+    }))
+}
+
+/// Everything the slice and the three entities are built from.
+fn entity_key(input: &CedarInput<'_>, group: &str) -> String {
     let (s, c) = (input.subject, input.class);
     let mut key = String::with_capacity(160);
     cache::push_parts(
@@ -141,7 +152,6 @@ fn entity_key(input: &CedarInput<'_>, group: &str, resource_id: &str) -> String 
             group,
             c.action.as_str(),
             c.kind.as_str(),
-            resource_id,
             input.target.server,
             input.target.name,
             c.resource.as_str(),

@@ -9,7 +9,7 @@ use std::thread::LocalKey;
 
 use cedar_policy::{Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 
-use super::slice::Needs;
+use super::needs::Needs;
 use super::value::{self, ValueLimits, record};
 use super::{CedarInput, InputError};
 use crate::classify::{Classification, TargetKind};
@@ -198,7 +198,7 @@ pub(super) fn context(
         add("tenant", str_(tenant));
     }
     if needs.has("auth") {
-        add("auth", auth_record(s, input.now)?);
+        add("auth", auth_record(s, input.now, needs)?);
     }
     Context::from_pairs(pairs).map_err(rejected)
 }
@@ -254,27 +254,27 @@ fn time_record(now: Timestamp) -> Result<RestrictedExpression, InputError> {
     .map_err(rejected)
 }
 
-fn auth_record(s: &Subject, now: Timestamp) -> Result<RestrictedExpression, InputError> {
+/// `context.auth`, with only the fields the applicable policies name (a record read only
+/// through its attributes cannot observe the others).
+fn auth_record(
+    s: &Subject,
+    now: Timestamp,
+    needs: Needs,
+) -> Result<RestrictedExpression, InputError> {
     let a = &s.attributes;
-    let mut fields = vec![
-        (
-            "amr".to_owned(),
-            string_set(a.amr.iter().map(String::as_str)),
-        ),
-        (
-            "scopes".to_owned(),
-            string_set(a.scopes.iter().map(String::as_str)),
-        ),
-    ];
-    if let Some(m) = &a.auth_method {
-        fields.push(("method".into(), RestrictedExpression::new_string(m.clone())));
-    }
-    if let Some(acr) = &a.acr {
-        fields.push(("acr".into(), RestrictedExpression::new_string(acr.clone())));
-    }
-    if let Some(t) = a.auth_time {
-        let age = now.secs().saturating_sub(t);
-        fields.push(("age_secs".into(), RestrictedExpression::new_long(age)));
-    }
+    let str_ = |v: &String| RestrictedExpression::new_string(v.clone());
+    let mut fields = Vec::with_capacity(5);
+    let mut add = |key: &str, value: &dyn Fn() -> Option<RestrictedExpression>| {
+        if let Some(value) = needs.has_auth(key).then(value).flatten() {
+            fields.push((key.to_owned(), value));
+        }
+    };
+    let set = |items: &[String]| Some(string_set(items.iter().map(String::as_str)));
+    add("amr", &|| set(&a.amr));
+    add("scopes", &|| set(&a.scopes));
+    add("method", &|| a.auth_method.as_ref().map(str_));
+    add("acr", &|| a.acr.as_ref().map(str_));
+    let age = |t: i64| RestrictedExpression::new_long(now.secs().saturating_sub(t));
+    add("age_secs", &|| a.auth_time.map(age));
     RestrictedExpression::new_record(fields).map_err(rejected)
 }

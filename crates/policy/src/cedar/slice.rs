@@ -9,50 +9,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use super::needs::Needs;
 use cedar_policy::{
     ActionConstraint, EntityUid, Policy, PolicySet, PrincipalConstraint, ResourceConstraint,
 };
 
 /// Most distinct slices cached; the cache is cleared when full.
 const MAX_SLICES: usize = 1024;
-
-/// The context members the request builder can provide, in [`Needs`] bit order.
-pub(crate) const CONTEXT_KEYS: [&str; 9] = [
-    "phase",
-    "arguments",
-    "time",
-    "source_ip",
-    "country",
-    "device_id",
-    "trust_score",
-    "tenant",
-    "auth",
-];
-
-/// Which context members a set of policies may read: a policy whose text never names a
-/// member cannot read it (Cedar has no reflection over records), so it is not built.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Needs(u16);
-
-impl Needs {
-    fn of_text(text: &str) -> Self {
-        let mut bits = 0;
-        for (i, key) in CONTEXT_KEYS.iter().enumerate() {
-            if text.contains(key) {
-                bits |= 1 << i;
-            }
-        }
-        Self(bits)
-    }
-
-    /// Whether member `key` (one of [`CONTEXT_KEYS`]) is needed.
-    pub(crate) fn has(self, key: &str) -> bool {
-        CONTEXT_KEYS
-            .iter()
-            .position(|k| *k == key)
-            .is_some_and(|i| self.0 & (1 << i) != 0)
-    }
-}
 
 /// The policies that apply to one shape of request, and what they read.
 #[derive(Debug)]
@@ -148,7 +111,7 @@ impl PolicyScope {
             principal,
             action,
             resource,
-            needs: Needs::of_text(&p.to_cedar().unwrap_or_else(|| p.to_string())),
+            needs: Needs::of_policy(p),
         }
     }
 
@@ -212,7 +175,7 @@ impl Slicer {
             if bits[i / 64] & (1 << (i % 64)) != 0 {
                 // Ids are unique in the store, so adding cannot fail.
                 let _ = set.add(policy.clone());
-                needs.0 |= scope.needs.0;
+                needs = needs.union(scope.needs);
             }
         }
         let set = Arc::new(Slice { set, needs });
