@@ -106,16 +106,33 @@ pub async fn take(gw: &Arc<Gateway>) -> (BTreeMap<String, ServerInventory>, Vec<
     (servers, collisions)
 }
 
-async fn probe(
-    gw: &Arc<Gateway>,
+/// A link to `spec` as a bare client, with the receiver of its server-initiated events
+/// (unread; the caller keeps it so that the link can send to it).
+async fn connect_bare(
     spec: Arc<crate::upstream::UpstreamSpec>,
-) -> Result<ServerInventory, LinkError> {
-    let (tx, _rx) = tokio::sync::mpsc::channel(16);
+    http: &crate::upstream::HttpClients,
+    era_cache: &EraCache,
+) -> Result<
+    (
+        Arc<Link>,
+        tokio::sync::mpsc::Receiver<crate::upstream::LinkEvent>,
+    ),
+    LinkError,
+> {
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
     let hello = ClientHello {
         era: Era::Legacy,
         ..ClientHello::bare()
     };
-    let link = Link::connect(spec, hello, &gw.http, tx, &gw.era_cache).await?;
+    let link = Link::connect(spec, hello, http, tx, era_cache).await?;
+    Ok((link, rx))
+}
+
+async fn probe(
+    gw: &Arc<Gateway>,
+    spec: Arc<crate::upstream::UpstreamSpec>,
+) -> Result<ServerInventory, LinkError> {
+    let (link, _events) = connect_bare(spec, &gw.http, &gw.era_cache).await?;
     let mut inv = ServerInventory {
         era: Some(link.era().as_str()),
         ..Default::default()
@@ -150,13 +167,8 @@ pub struct ServerDefinitions {
 pub async fn definitions(
     spec: Arc<crate::upstream::UpstreamSpec>,
 ) -> Result<ServerDefinitions, LinkError> {
-    let (tx, _rx) = tokio::sync::mpsc::channel(16);
-    let hello = ClientHello {
-        era: Era::Legacy,
-        ..ClientHello::bare()
-    };
     let http = crate::upstream::HttpClients::default();
-    let link = Link::connect(spec, hello, &http, tx, &EraCache::default()).await?;
+    let (link, _events) = connect_bare(spec, &http, &EraCache::default()).await?;
     let caps = link.capabilities().clone();
     let mut out = ServerDefinitions {
         instructions: link.instructions().map(str::to_owned),
