@@ -1,10 +1,15 @@
-//! Which context members, and which fields of `context.auth`, a policy can read, so that
-//! the request builder leaves out the rest.
+//! Which context members, which fields of `context.auth` and which top-level fields of
+//! `context.arguments` a policy can read, so that the request builder leaves out the rest.
 //!
 //! Exact, from the policy's syntax tree (its JSON form): a record that a policy only reads
 //! through `.attr`, `["attr"]` and `has attr` cannot observe its other attributes (Cedar
-//! has no reflection over records). Where a policy uses `context` or `context.auth` as a
-//! whole value (compares it, puts it in a set, …), everything under it is needed.
+//! has no reflection over records). Where a policy uses `context`, `context.auth` or
+//! `context.arguments` as a whole value (compares it, puts it in a set, …), everything
+//! under it is needed.
+//!
+//! Argument field names are open-ended, so they are kept as a 64-bit mask of name hashes:
+//! a field is built when its hash bit is set. A collision only builds a field no policy
+//! reads, which no policy can observe; a needed field is never left out.
 
 use cedar_policy::Policy;
 use serde_json::{Map, Value};
@@ -27,12 +32,15 @@ pub(crate) const AUTH_FIELDS: [&str; 5] = ["amr", "scopes", "method", "acr", "ag
 
 const ALL_MEMBERS: u16 = (1 << CONTEXT_KEYS.len()) - 1;
 const ALL_AUTH: u8 = (1 << AUTH_FIELDS.len()) - 1;
+const ALL_ARGUMENTS: u64 = u64::MAX;
 
 /// What a set of policies may read of the context.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Needs {
     members: u16,
     auth: u8,
+    /// Hash bits of the `context.arguments` fields read ([`argument_bit`]).
+    arguments: u64,
 }
 
 impl Needs {
@@ -58,6 +66,7 @@ impl Needs {
         Self {
             members: bits(&CONTEXT_KEYS),
             auth: u8::try_from(bits(&AUTH_FIELDS)).unwrap_or(ALL_AUTH),
+            arguments: ALL_ARGUMENTS,
         }
     }
 
@@ -66,6 +75,7 @@ impl Needs {
         Self {
             members: self.members | other.members,
             auth: self.auth | other.auth,
+            arguments: self.arguments | other.arguments,
         }
     }
 
@@ -79,14 +89,22 @@ impl Needs {
         bit(&AUTH_FIELDS, field).is_some_and(|i| self.auth & (1 << i) != 0)
     }
 
+    /// Whether top-level field `field` of `context.arguments` must be built (true for
+    /// every field when a policy uses the arguments as a whole).
+    pub(crate) fn has_argument(self, field: &str) -> bool {
+        self.arguments == ALL_ARGUMENTS || self.arguments & argument_bit(field) != 0
+    }
+
     fn member(&mut self, key: &str, whole: bool) {
         match bit(&CONTEXT_KEYS, key) {
             Some(i) => self.members |= 1 << i,
             // An attribute the builder never provides: nothing to build.
             None => return,
         }
-        if whole && key == "auth" {
-            self.auth = ALL_AUTH;
+        match key {
+            "auth" if whole => self.auth = ALL_AUTH,
+            "arguments" if whole => self.arguments = ALL_ARGUMENTS,
+            _ => {}
         }
     }
 
@@ -97,6 +115,9 @@ impl Needs {
         {
             self.auth |= 1 << i;
         }
+        if member == "arguments" {
+            self.arguments |= argument_bit(field);
+        }
     }
 
     fn walk(&mut self, v: &Value) {
@@ -104,6 +125,7 @@ impl Needs {
             Value::Object(_) if is_context(v) => {
                 self.members = ALL_MEMBERS;
                 self.auth = ALL_AUTH;
+                self.arguments = ALL_ARGUMENTS;
             }
             Value::Object(m) if !self.access(m) => m.values().for_each(|c| self.walk(c)),
             Value::Array(items) => items.iter().for_each(|c| self.walk(c)),
@@ -178,6 +200,14 @@ fn bit(keys: &[&str], key: &str) -> Option<usize> {
     keys.iter().position(|k| *k == key)
 }
 
+/// One of 64 bits for an argument field name: the top six bits of its FNV-1a hash.
+fn argument_bit(field: &str) -> u64 {
+    let hash = field.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    1 << (hash >> 58)
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -231,6 +261,55 @@ mod tests {
         );
         let n = needs("permit (principal, action, resource) when { [context].contains(context) };");
         assert_eq!(members(n), CONTEXT_KEYS);
+    }
+
+    #[test]
+    fn argument_fields_read_by_name_are_the_only_ones_built() {
+        let p = "permit (principal, action, resource) when";
+        for body in [
+            "{ context.arguments.path like \"/srv/*\" }",
+            "{ context[\"arguments\"][\"path\"] == \"x\" }",
+            "{ context.arguments has path }",
+            "{ context has arguments.path }",
+            "{ context.arguments.path.inner == 1 }",
+        ] {
+            let n = needs(&format!("{p} {body};"));
+            assert_eq!(members(n), ["arguments"], "{body}");
+            assert!(n.has_argument("path"), "{body}");
+            let unread = ["encoding", "max_bytes", "tenant_id", "inner"];
+            assert!(unread.iter().all(|k| !n.has_argument(k)), "{body}");
+        }
+        let n = needs(&format!("{p} {{ context has arguments }};"));
+        assert!(n.has("arguments") && !n.has_argument("path"));
+        let two = needs(&format!(
+            "{p} {{ context.arguments.a == context.arguments.b }};"
+        ));
+        assert!(two.has_argument("a") && two.has_argument("b"));
+        assert_eq!(Needs::default().union(two), two);
+    }
+
+    #[test]
+    fn arguments_used_as_a_whole_need_every_field() {
+        let p = "permit (principal, action, resource) when";
+        for body in [
+            "{ context.arguments == {\"path\": \"x\"} }",
+            "{ [context.arguments].contains({}) }",
+            "{ context == {} }",
+            "{ if context.arguments has path then context.arguments == {} else false }",
+        ] {
+            let n = needs(&format!("{p} {body};"));
+            assert!(n.has("arguments"), "{body}");
+            assert!(
+                ["path", "encoding", "anything", ""]
+                    .iter()
+                    .all(|k| n.has_argument(k)),
+                "{body}"
+            );
+        }
+        let path = needs(&format!("{p} {{ context.arguments.path == \"x\" }};"));
+        let whole = needs(&format!("{p} {{ context.arguments == {{}} }};"));
+        assert!(path.union(whole).has_argument("encoding"));
+        assert!(Needs::of_text("context.arguments.path").has_argument("encoding"));
     }
 
     #[test]

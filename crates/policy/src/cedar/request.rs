@@ -10,7 +10,7 @@ use std::thread::LocalKey;
 use cedar_policy::{Context, Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 
 use super::needs::Needs;
-use super::value::{self, ValueLimits, record};
+use super::value::{self, ValueLimits, record_where};
 use super::{CedarInput, InputError};
 use crate::classify::{Classification, TargetKind};
 use crate::subject::{Phase, Subject, SubjectKind};
@@ -163,7 +163,8 @@ pub(super) fn context(
     }
     if needs.has("arguments") {
         let arguments = match input.phase {
-            Phase::Call => record(input.arguments, limits)?,
+            // Bounds are checked on every field; only the fields read are converted.
+            Phase::Call => record_where(input.arguments, limits, |k| needs.has_argument(k))?,
             Phase::List => value::empty_record(),
         };
         add("arguments", arguments);

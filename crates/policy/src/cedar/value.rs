@@ -63,6 +63,22 @@ pub fn record(
     }
 }
 
+/// Converts only the top-level fields of a JSON object for which `keep` is true (a
+/// non-object becomes `{}`). The bounds are checked on the whole object, in the same order
+/// and with the same errors as [`record`], so leaving fields out never admits arguments
+/// that [`record`] refuses.
+pub(crate) fn record_where(
+    value: Option<&Value>,
+    limits: &ValueLimits,
+    keep: impl Fn(&str) -> bool,
+) -> Result<RestrictedExpression, ValueError> {
+    let mut budget = limits.max_values;
+    match value {
+        Some(Value::Object(m)) => convert_fields(m, limits, 1, &mut budget, keep),
+        _ => Ok(empty_record()),
+    }
+}
+
 pub(crate) fn empty_record() -> RestrictedExpression {
     RestrictedExpression::new_record(std::iter::empty::<(String, RestrictedExpression)>())
         .unwrap_or_else(|_| RestrictedExpression::new_bool(false))
@@ -107,15 +123,52 @@ fn convert_object(
     depth: usize,
     budget: &mut usize,
 ) -> Result<RestrictedExpression, ValueError> {
+    convert_fields(m, limits, depth, budget, |_| true)
+}
+
+/// The record of the fields `keep` selects; the others are only checked.
+fn convert_fields(
+    m: &Map<String, Value>,
+    limits: &ValueLimits,
+    depth: usize,
+    budget: &mut usize,
+    keep: impl Fn(&str) -> bool,
+) -> Result<RestrictedExpression, ValueError> {
     let mut fields = Vec::with_capacity(m.len().min(*budget));
     for (k, v) in m {
         check_len(k, limits)?;
-        if let Some(v) = convert(v, limits, depth + 1, budget)? {
+        if !keep(k) {
+            check(v, limits, depth + 1, budget)?;
+        } else if let Some(v) = convert(v, limits, depth + 1, budget)? {
             fields.push((k.clone(), v));
         }
     }
     // JSON object keys are unique after parsing, so this cannot fail.
     Ok(RestrictedExpression::new_record(fields).unwrap_or_else(|_| empty_record()))
+}
+
+/// The bounds [`convert`] enforces, in its order, without converting.
+fn check(
+    value: &Value,
+    limits: &ValueLimits,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<(), ValueError> {
+    if depth > limits.max_depth {
+        return Err(ValueError::TooDeep(limits.max_depth));
+    }
+    *budget = budget
+        .checked_sub(1)
+        .ok_or(ValueError::TooMany(limits.max_values))?;
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+        Value::String(s) => check_len(s, limits),
+        Value::Array(items) => (items.iter()).try_for_each(|v| check(v, limits, depth + 1, budget)),
+        Value::Object(m) => m.iter().try_for_each(|(k, v)| {
+            check_len(k, limits)?;
+            check(v, limits, depth + 1, budget)
+        }),
+    }
 }
 
 fn check_len(s: &str, limits: &ValueLimits) -> Result<(), ValueError> {
@@ -196,5 +249,39 @@ mod tests {
         );
         assert!(to_cedar(&json!(null), &L).unwrap().is_none());
         assert!(record(Some(&json!([1])), &L).is_ok());
+    }
+
+    /// Leaving fields out changes neither whether the bounds are met nor which error is
+    /// reported, whichever fields are kept.
+    #[test]
+    fn a_partial_record_is_bounded_like_the_whole() {
+        let cases = [
+            json!({"a":{"b":{"c":{"d":1}}}}),
+            json!({"p": "x", "a": (0..30).collect::<Vec<_>>()}),
+            json!({"p": 1, "a": [null, [[["deep"]]]]}),
+            json!({"a": "123456789", "b": {"c":{"d":{"e":1}}}}),
+            json!({"b": {"c":{"d":{"e":1}}}, "a": "123456789"}),
+            json!({"p": "x", "123456789": 1}),
+            json!({"p": null, "n": [null, null], "m": {"k": null}}),
+            json!({"p": "ok", "q": {"r": [1, 2.5, true, "s"]}}),
+            json!({"p": (0..19).collect::<Vec<_>>()}),
+            json!({"p": (0..18).collect::<Vec<_>>(), "q": 1}),
+            json!([1]),
+        ];
+        let keeps: [fn(&str) -> bool; 4] = [|_| true, |_| false, |k| k == "p", |k| k != "p"];
+        for case in &cases {
+            let whole = record(Some(case), &L).err();
+            for keep in keeps {
+                assert_eq!(record_where(Some(case), &L, keep).err(), whole, "{case}");
+            }
+        }
+        let all = record(Some(&cases[7]), &L).unwrap();
+        let kept = record_where(Some(&cases[7]), &L, |_| true).unwrap();
+        assert_eq!(format!("{all:?}"), format!("{kept:?}"));
+        let p = record_where(Some(&cases[7]), &L, |k| k == "p").unwrap();
+        assert_eq!(
+            format!("{p:?}"),
+            format!("{:?}", record(Some(&json!({"p": "ok"})), &L).unwrap())
+        );
     }
 }
