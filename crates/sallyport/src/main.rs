@@ -14,6 +14,12 @@ mod tracing_export;
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: the relay allocates and frees many small
+/// buffers per message, and glibc's malloc/free were ~13 % of the gateway's CPU at
+/// saturation (docs/BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     // rustls has two providers in the tree (aws-lc-rs and ring); pick one before any TLS use.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
