@@ -289,3 +289,33 @@ async fn an_edited_correlation_rules_file_takes_effect_without_a_restart() {
     std::fs::write(&rules, guessing_rule(3)).unwrap();
     three_guesses_then_blocked(&gw, &key, "the edited rule did not block the address").await;
 }
+
+#[test]
+fn check_says_where_the_security_state_is_kept_without_the_redis_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sallyport.yaml");
+    let check = |extra: &str| {
+        std::fs::write(
+            &config,
+            format!("servers:\n{}{extra}", demo_stdio_server("d")),
+        )
+        .unwrap();
+        let out = std::process::Command::new(sallyport_e2e::sallyport_bin())
+            .args(["check", "-c"])
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let shared = check(
+        "security_state:\n  redis: { url: \"redis://:hunter2@127.0.0.1:6379\", key_prefix: fleet }\n",
+    );
+    assert!(
+        shared.contains("✓ security state: Redis, key prefix fleet"),
+        "{shared}"
+    );
+    assert!(!shared.contains("hunter2"), "{shared}");
+    let memory = check("security_events: {}\n");
+    assert!(memory.contains("! security state: memory only"), "{memory}");
+}

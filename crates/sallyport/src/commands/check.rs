@@ -130,7 +130,30 @@ fn response_sections(config: &sallyport_config::Config) -> bool {
             a.wait_secs, a.valid_secs
         );
     }
+    security_state(config);
     ok
+}
+
+/// Where blocks, quarantines and holds are kept (never the Redis URL: it may hold a
+/// password).
+fn security_state(config: &sallyport_config::Config) {
+    match &config.security_state {
+        Some(s) => match (&s.path, &s.redis) {
+            (Some(path), _) => println!(
+                "  ✓ security state: SQLite {} (blocks, quarantines and holds survive restarts)",
+                path.display()
+            ),
+            (None, Some(r)) => println!(
+                "  ✓ security state: Redis, key prefix {} (shared by every replica with that prefix)",
+                r.key_prefix
+            ),
+            (None, None) => {}
+        },
+        None if config.security_events.is_some() || config.correlation.is_some() => println!(
+            "  ! security state: memory only (a restart lifts blocks, quarantines and holds; replicas do not share them)"
+        ),
+        None => {}
+    }
 }
 
 /// A URL without its query, which may carry a token.
