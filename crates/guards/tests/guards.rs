@@ -37,6 +37,16 @@ fn names(d: &Decision, original: &Value) -> Vec<String> {
 }
 
 fn call(chain: &Chain, server: &str, tool: &str, args: Value) -> Decision {
+    call_with_reasons(chain, server, tool, args).0
+}
+
+/// A `tools/call` through the chain: the decision and every guard's reason.
+fn call_with_reasons(
+    chain: &Chain,
+    server: &str,
+    tool: &str,
+    args: Value,
+) -> (Decision, Vec<String>) {
     let p = Principal::local();
     let msg = Message::request(
         RequestId::Number(2),
@@ -46,7 +56,9 @@ fn call(chain: &Chain, server: &str, tool: &str, args: Value) -> Decision {
     let mut ex = Exchange::new(Direction::ClientToServer, &msg, &p, Era::Legacy);
     ex.server = Some(server);
     ex.tool = Some(tool);
-    chain.run(&ex).decision
+    let out = chain.run(&ex);
+    let reasons = out.guards.iter().filter_map(|g| g.reason.clone()).collect();
+    (out.decision, reasons)
 }
 
 fn result(chain: &Chain, server: &str, tool: &str, text: &str) -> (Decision, Vec<String>) {
@@ -348,18 +360,9 @@ fn findings_under_action_log_pass_and_are_on_the_record() {
         "{reasons:?}"
     );
 
-    let p = Principal::local();
-    let msg = Message::request(
-        RequestId::Number(2),
-        "tools/call",
-        Some(json!({"name": "x", "arguments": {"path": "../../etc/passwd"}})),
-    );
-    let mut ex = Exchange::new(Direction::ClientToServer, &msg, &p, Era::Legacy);
-    ex.server = Some("lab");
-    ex.tool = Some("x");
-    let out = c.run(&ex);
-    assert!(out.decision.is_allowed());
-    let reasons: Vec<String> = out.guards.iter().filter_map(|g| g.reason.clone()).collect();
+    let (decision, reasons) =
+        call_with_reasons(&c, "lab", "x", json!({"path": "../../etc/passwd"}));
+    assert!(decision.is_allowed());
     assert!(
         reasons
             .iter()
@@ -383,7 +386,6 @@ fn findings_under_action_log_pass_and_are_on_the_record() {
 #[test]
 fn drift_under_action_log_passes_and_is_on_the_record() {
     let c = chain(r#"{"overrides": [{"server": "w", "drift": "log"}]}"#);
-    let p = Principal::local();
     assert!(matches!(
         list(&c, "w", json!([weather("Gets the weather for a city.")])).0,
         Decision::Allow
@@ -399,17 +401,8 @@ fn drift_under_action_log_passes_and_is_on_the_record() {
         )),
         "{reasons:?}"
     );
-    let msg = Message::request(
-        RequestId::Number(3),
-        "tools/call",
-        Some(json!({"name": "get_weather", "arguments": {"city": "Paris"}})),
-    );
-    let mut ex = Exchange::new(Direction::ClientToServer, &msg, &p, Era::Legacy);
-    ex.server = Some("w");
-    ex.tool = Some("get_weather");
-    let out = c.run(&ex);
-    assert!(out.decision.is_allowed());
-    let reasons: Vec<String> = out.guards.iter().filter_map(|g| g.reason.clone()).collect();
+    let (decision, reasons) = call_with_reasons(&c, "w", "get_weather", json!({"city": "Paris"}));
+    assert!(decision.is_allowed());
     assert!(
         reasons
             .iter()
