@@ -10,6 +10,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use sallyport_bench::authn_authz::{Case, Fixture, Method, Policy};
 
+/// The gateway binary's allocator (`crates/sallyport/src/main.rs`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn authn(c: &mut Criterion, fixture: &Fixture) {
     let mut group = c.benchmark_group("authn");
     for method in Method::ALL {
