@@ -12,6 +12,7 @@ use crate::action::{ActionTable, Kind, Scope};
 use crate::book::ToolBook;
 use crate::config::{Action, ArgumentRules, MinSeverity};
 use crate::definition::store_error;
+use crate::item::ItemKind;
 use crate::pins::PinBook;
 use crate::reason::{classes, describe, threat};
 
@@ -111,7 +112,7 @@ impl Guard for ArgumentGuard {
             Action::Redact | Action::Block => deny(format!("arguments of {server}/{tool}: {why}")),
             Action::Quarantine => {
                 self.pins
-                    .quarantine(server, tool, None, &why)
+                    .quarantine(server, ItemKind::Tool, tool, None, &why)
                     .map_err(store_error)?;
                 deny(format!(
                     "arguments of {server}/{tool} (tool quarantined): {why}"

@@ -13,6 +13,7 @@ use tracing::warn;
 use crate::action::{ActionTable, Kind, Scope};
 use crate::book::ToolBook;
 use crate::config::Action;
+use crate::item::ItemKind;
 use crate::pins::PinBook;
 use crate::reason::{describe, threat};
 
@@ -35,9 +36,10 @@ enum Fate {
 
 impl DefinitionGuard {
     fn list(&self, ex: &Exchange<'_>, server: &str, method: &str) -> Result<Verdict, GuardError> {
-        let Some(key) = list_key(method) else {
+        let Some(kind) = ItemKind::of_list(method) else {
             return Ok(Verdict::Allow);
         };
+        let key = kind.list_member();
         let Some(items) = ex
             .message
             .result_value()
@@ -54,7 +56,7 @@ impl DefinitionGuard {
         let mut fates = Vec::with_capacity(items.len());
         let mut notes = Vec::new();
         for item in items {
-            fates.push(self.item(ex, server, key, item, &others, &mut notes)?);
+            fates.push(self.item(ex, server, kind, item, &others, &mut notes)?);
         }
         if fates.iter().all(|f| matches!(f, Fate::Keep)) {
             if notes.is_empty() {
@@ -86,7 +88,7 @@ impl DefinitionGuard {
         &self,
         ex: &Exchange<'_>,
         server: &str,
-        key: &str,
+        kind: ItemKind,
         item: &Value,
         others: &[KnownTool<'_>],
         notes: &mut Vec<String>,
@@ -106,7 +108,7 @@ impl DefinitionGuard {
             Action::Allow
         };
         let why = describe(&report.findings);
-        let tools = key == "tools";
+        let tools = kind == ItemKind::Tool;
         let fate = match action {
             Action::Allow => Fate::Keep,
             Action::Log => {
@@ -125,9 +127,10 @@ impl DefinitionGuard {
             }
             Action::Redact | Action::Block => Fate::Remove,
             Action::Quarantine | Action::RequireApproval => {
-                if tools {
+                // Held in the pin store, so `tool_pin` refuses uses of it too.
+                if let Some(id) = item.get(kind.id_member()).and_then(Value::as_str) {
                     self.pins
-                        .quarantine(server, name, Some(item), &why)
+                        .quarantine(server, kind, id, Some(item), &why)
                         .map_err(store_error)?;
                 }
                 Fate::Remove
@@ -232,21 +235,10 @@ impl Guard for DefinitionGuard {
         };
         match (ex.direction, method) {
             (Direction::ClientToServer, _) => Ok(self.call(server, ex.tool.unwrap_or_default())),
-            (_, m) if list_key(m).is_some() => self.list(ex, server, method),
+            (_, m) if ItemKind::of_list(m).is_some() => self.list(ex, server, method),
             _ if self.instructions => Ok(self.instructions(ex, server)),
             _ => Ok(Verdict::Allow),
         }
-    }
-}
-
-/// The member of a list result that holds its definitions.
-fn list_key(method: &str) -> Option<&'static str> {
-    match method {
-        "tools/list" => Some("tools"),
-        "prompts/list" => Some("prompts"),
-        "resources/list" => Some("resources"),
-        "resources/templates/list" => Some("resourceTemplates"),
-        _ => None,
     }
 }
 

@@ -4,7 +4,7 @@
 //! | guard | sees | does |
 //! |---|---|---|
 //! | `tool_definition` | `tools/list`, `prompts/list` pages per upstream; upstream instructions; `tools/call` | removes (or redacts, quarantines) poisoned definitions, refuses calls to withheld tools |
-//! | `tool_pin` | `tools/list` pages; `tools/call` | pins definitions (TOFU or approval), holds drifted and new tools, refuses calls to held tools (`tool_quarantined`) |
+//! | `tool_pin` | `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list` pages; `tools/call`, `prompts/get`, `resources/read` | pins definitions (TOFU or approval), holds drifted and new ones, refuses uses of held ones (`tool_quarantined`) |
 //! | `tool_arguments` | `tools/call` | schema validation against the listed `inputSchema`, injection, traversal, SSRF, secrets |
 //! | `tool_flow` | `tools/call` | sensitive read then egress by one principal within a window |
 //! | `tool_result` | results, notifications and requests from upstreams | injection/exfiltration, secrets and PII redaction, size, error sanitizing |
@@ -27,6 +27,7 @@ mod book;
 mod config;
 mod definition;
 mod flow;
+mod item;
 mod pinning;
 mod pins;
 mod reason;
@@ -110,16 +111,19 @@ pub fn build_with_store(
     Ok(guards)
 }
 
-/// Approves the last seen definition of `server`'s `tool` in `store` (what `sallyport pins
-/// approve` does); `None` when the store has no such tool.
-pub fn approve(store: &PinStore, server: &str, tool: &str) -> Result<Option<Pin>, StoreError> {
-    let Some(pin) = store.get(server, tool)? else {
+/// Approves the last seen definition of `server`'s `item` in `store` (what `sallyport pins
+/// approve` does); `None` when the store has no such item. `item` is the store key: a tool's
+/// name, `prompt:<name>`, `template:<uriTemplate>` or `resource:<uri>`.
+pub fn approve(store: &PinStore, server: &str, item: &str) -> Result<Option<Pin>, StoreError> {
+    let Some(pin) = store.get(server, item)? else {
         return Ok(None);
     };
-    let def: serde_json::Value = serde_json::from_str(&pin.seen_definition).unwrap_or_default();
-    store.approve(
-        server,
-        tool,
-        &sallyport_detect::definition_hash_without_name(&def),
-    )
+    // Only tools are matched across renames; the others keep no rename-resistant hash.
+    let nameless = if item::ItemKind::of_key(item) == item::ItemKind::Tool {
+        let def: serde_json::Value = serde_json::from_str(&pin.seen_definition).unwrap_or_default();
+        sallyport_detect::definition_hash_without_name(&def)
+    } else {
+        String::new()
+    };
+    store.approve(server, item, &nameless)
 }

@@ -1,7 +1,10 @@
-//! `tool_pin`: pins each upstream tool's definition (trust on first use, or by approval) and
-//! holds a tool whose definition drifts, or that appears after the first listing: it is
-//! removed from lists and calls to it are refused with `tool_quarantined` until an operator
-//! approves the new version. Calls to tools a threat guard quarantined are refused here too.
+//! `tool_pin`: pins each upstream's tool, prompt, resource-template and resource definitions
+//! (trust on first use, or by approval) and holds one whose definition drifts, or that appears
+//! after the first listing of its kind: it is removed from lists, and uses of it (`tools/call`,
+//! `prompts/get`, `resources/read`) are refused with `tool_quarantined` until an operator
+//! approves the new version. A read of a URI no listed resource names is refused when it
+//! expands a held resource template. Uses of items a threat guard quarantined are refused
+//! here too. One path serves every kind, described by [`ItemKind`].
 
 use std::sync::Arc;
 
@@ -12,6 +15,7 @@ use tracing::warn;
 use crate::action::{ActionTable, Kind, Scope};
 use crate::config::{Action, PinMode};
 use crate::definition::store_error;
+use crate::item::ItemKind;
 use crate::pins::{PinBook, Standing};
 use crate::reason::quarantined;
 use crate::store::HoldKind;
@@ -26,122 +30,209 @@ pub struct PinGuard {
 /// Changes listed in a reason.
 const MAX_CHANGES: usize = 4;
 
+/// One list page sorted by standing.
+#[derive(Default)]
+struct Triage {
+    /// Ids removed from the list.
+    held: Vec<String>,
+    /// What the reason says of held and renamed items.
+    notes: Vec<String>,
+    /// Drifted or new items passed under `log`.
+    flagged: Vec<String>,
+}
+
 impl PinGuard {
-    fn action(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> Action {
+    /// The drift action for one item; overrides match its store key in `tool` (a tool's
+    /// name, `prompt:<name>`, `template:<uriTemplate>`, `resource:<uri>`).
+    fn action(&self, ex: &Exchange<'_>, server: &str, key: &str) -> Action {
         let scope = Scope {
             tenant: ex.principal.tenant.as_deref(),
             server,
-            tool: Some(tool),
+            tool: Some(key),
         };
         self.actions.resolve(Kind::Drift, scope)
     }
 
-    /// Whether a drifted or new tool is held (every action but `allow` and `log`).
-    fn holds(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> bool {
-        !matches!(self.action(ex, server, tool), Action::Allow | Action::Log)
+    /// Whether a drifted or new item is held (every action but `allow` and `log`).
+    fn holds(&self, ex: &Exchange<'_>, server: &str, key: &str) -> bool {
+        !matches!(self.action(ex, server, key), Action::Allow | Action::Log)
     }
 
-    /// Whether a drifted or new tool passes but is flagged (`log`: a WARN line and the
+    /// Whether a drifted or new item passes but is flagged (`log`: a WARN line and the
     /// decision record).
-    fn logs(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> bool {
-        let log = self.action(ex, server, tool) == Action::Log;
+    fn logs(&self, ex: &Exchange<'_>, server: &str, kind: ItemKind, key: &str) -> bool {
+        let log = self.action(ex, server, key) == Action::Log;
         if log {
-            warn!(server, tool, "Tool definition drifted (action log).");
+            warn!(
+                server,
+                item = key,
+                kind = kind.noun(),
+                "Definition drifted (action log)."
+            );
         }
         log
     }
 
-    fn list(&self, ex: &Exchange<'_>, server: &str) -> Result<Verdict, GuardError> {
+    fn list(&self, ex: &Exchange<'_>, server: &str, kind: ItemKind) -> Result<Verdict, GuardError> {
         let Some(result) = ex.message.result_value() else {
             return Ok(Verdict::Allow);
         };
-        let tools = result
-            .get("tools")
+        let items = result
+            .get(kind.list_member())
             .and_then(Value::as_array)
             .map(Vec::as_slice)
             .unwrap_or_default();
-        let mut held = Vec::new();
-        let mut notes = Vec::new();
-        let mut flagged = Vec::new();
-        for def in tools {
-            let Some(name) = def.get("name").and_then(Value::as_str) else {
+        let mut t = Triage::default();
+        for def in items {
+            let Some(id) = def.get(kind.id_member()).and_then(Value::as_str) else {
                 continue;
             };
-            match self.pins.listed(server, name, def).map_err(store_error)? {
-                Standing::Trusted { note } => notes.extend(note),
-                Standing::Held { kind, detail } if self.holds(ex, server, name) => {
-                    notes.push(format!(
-                        "held {name} ({}): {}",
-                        kind.as_str(),
-                        summary(&detail)
-                    ));
-                    held.push(name.to_owned());
-                }
-                Standing::Held { kind, detail } if self.logs(ex, server, name) => {
-                    flagged.push(format!("{name} ({}): {}", kind.as_str(), summary(&detail)));
-                }
-                Standing::Held { .. } => {}
-            }
+            self.sort(ex, server, kind, id, def, &mut t)?;
         }
         if result.get("nextCursor").is_none_or(Value::is_null) {
-            self.pins.list_complete(server).map_err(store_error)?;
+            self.pins.list_complete(server, kind).map_err(store_error)?;
         }
-        if held.is_empty() {
-            if flagged.is_empty() {
+        let what = kind.list_member();
+        if t.held.is_empty() {
+            if t.flagged.is_empty() {
                 return Ok(Verdict::Allow);
             }
             return Ok(Verdict::Flag {
                 reason: format!(
-                    "tools of {server} flagged (action log): {}",
-                    flagged.join(" | ")
+                    "{what} of {server} flagged (action log): {}",
+                    t.flagged.join(" | ")
                 ),
             });
         }
         let mut message = ex.message.clone();
-        if let Some(Value::Array(list)) = message.result_mut().and_then(|r| r.get_mut("tools")) {
-            list.retain(|t| {
-                t.get("name")
+        if let Some(Value::Array(list)) = message.result_mut().and_then(|r| r.get_mut(what)) {
+            list.retain(|item| {
+                item.get(kind.id_member())
                     .and_then(Value::as_str)
-                    .is_none_or(|n| !held.iter().any(|h| h == n))
+                    .is_none_or(|id| !t.held.iter().any(|h| h == id))
             });
         }
         Ok(Verdict::Rewrite {
             message,
-            reason: format!("tools of {server}: {}", notes.join(" | ")),
+            reason: format!("{what} of {server}: {}", t.notes.join(" | ")),
         })
     }
 
-    fn call(&self, ex: &Exchange<'_>, server: &str, tool: &str) -> Result<Verdict, GuardError> {
-        let standing = self.pins.called(server, tool).map_err(store_error)?;
+    /// Pins or checks one listed definition and files it in `t`.
+    fn sort(
+        &self,
+        ex: &Exchange<'_>,
+        server: &str,
+        kind: ItemKind,
+        id: &str,
+        def: &Value,
+        t: &mut Triage,
+    ) -> Result<(), GuardError> {
+        let key = kind.key(id);
+        match self
+            .pins
+            .listed(server, kind, id, def)
+            .map_err(store_error)?
+        {
+            Standing::Trusted { note } => t.notes.extend(note),
+            Standing::Held { kind: hold, detail } if self.holds(ex, server, &key) => {
+                let why = summary(&detail);
+                t.notes
+                    .push(format!("held {id} ({}): {why}", hold.as_str()));
+                t.held.push(id.to_owned());
+            }
+            Standing::Held { kind: hold, detail } if self.logs(ex, server, kind, &key) => {
+                let why = summary(&detail);
+                t.flagged.push(format!("{id} ({}): {why}", hold.as_str()));
+            }
+            Standing::Held { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// A use (`tools/call`, `prompts/get`, `resources/read`) of the item `id`.
+    fn call(
+        &self,
+        ex: &Exchange<'_>,
+        server: &str,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<Verdict, GuardError> {
+        let (kind, id, standing) = self.standing(server, kind, id)?;
+        let key = kind.key(&id);
+        let (use_of, label) = (kind.use_of(), label(kind));
         let (why, detail) = match standing {
             Some(Standing::Trusted { .. }) => return Ok(Verdict::Allow),
-            None if self.pins.mode() == PinMode::Approve => {
+            // A resource never listed (read through a template) has no pin of its own.
+            None if self.pins.mode() == PinMode::Approve && kind != ItemKind::Resource => {
                 ("it has not been approved yet", String::new())
             }
             None => return Ok(Verdict::Allow),
-            Some(Standing::Held { kind, detail }) => {
-                if kind != HoldKind::Threat && !self.holds(ex, server, tool) {
-                    if !self.logs(ex, server, tool) {
+            Some(Standing::Held { kind: hold, detail }) => {
+                if hold != HoldKind::Threat && !self.holds(ex, server, &key) {
+                    if !self.logs(ex, server, kind, &key) {
                         return Ok(Verdict::Allow);
                     }
                     return Ok(Verdict::Flag {
                         reason: format!(
-                            "call to {server}/{tool} flagged (action log): {} tool; {}",
-                            kind.as_str(),
+                            "{use_of} {label}{server}/{id} flagged (action log): {} {}; {}",
+                            hold.as_str(),
+                            kind.noun(),
                             summary(&detail)
                         ),
                     });
                 }
-                let why = match kind {
-                    HoldKind::Drift => "its definition changed since it was approved",
-                    HoldKind::New => "it is new and has not been approved yet",
-                    HoldKind::Threat => "a threat guard flagged it",
-                };
-                (why, detail)
+                (held_why(hold), detail)
             }
         };
-        let audit = format!("call to held {server}/{tool}: {why}; {}", summary(&detail));
-        Ok(Verdict::Deny(quarantined(server, tool, why, audit)))
+        let audit = format!(
+            "{use_of} held {label}{server}/{id}: {why}; {}",
+            summary(&detail)
+        );
+        Ok(Verdict::Deny(quarantined(kind, server, &id, why, audit)))
+    }
+
+    /// What answers for a use of `id`: its own pin, or for a resource no listing named, the
+    /// held template it expands (if any).
+    fn standing(
+        &self,
+        server: &str,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<(ItemKind, String, Option<Standing>), GuardError> {
+        let own = self.pins.called(server, kind, id).map_err(store_error)?;
+        if own.is_none() && kind == ItemKind::Resource {
+            let held = self.pins.held_template(server, id).map_err(store_error)?;
+            if let Some((template, s)) = held {
+                return Ok((ItemKind::Template, template, Some(s)));
+            }
+        }
+        Ok((kind, id.to_owned(), own))
+    }
+}
+
+/// `prompt ` before a prompt's `server/id` in reasons (nothing for tools, as before).
+fn label(kind: ItemKind) -> String {
+    match kind {
+        ItemKind::Tool => String::new(),
+        k => format!("{} ", k.noun()),
+    }
+}
+
+fn held_why(hold: HoldKind) -> &'static str {
+    match hold {
+        HoldKind::Drift => "its definition changed since it was approved",
+        HoldKind::New => "it is new and has not been approved yet",
+        HoldKind::Threat => "a threat guard flagged it",
+    }
+}
+
+/// The item a request uses: a tool or prompt name (upstream-local, as routed), or the
+/// upstream's own URI of a resource.
+fn used<'a>(ex: &Exchange<'a>, kind: ItemKind) -> Option<&'a str> {
+    match kind {
+        ItemKind::Tool | ItemKind::Prompt => ex.tool,
+        ItemKind::Template | ItemKind::Resource => ex.message.param_str("uri"),
     }
 }
 
@@ -156,19 +247,28 @@ impl Guard for PinGuard {
                 Direction::ServerToClient => {
                     self.pins.mode() != PinMode::Off
                         && ex.message.is_response()
-                        && ex.method == Some("tools/list")
+                        && ex.method.and_then(ItemKind::of_list).is_some()
                 }
-                Direction::ClientToServer => ex.method == Some("tools/call") && ex.tool.is_some(),
+                Direction::ClientToServer => ex
+                    .method
+                    .and_then(ItemKind::of_use)
+                    .is_some_and(|k| used(ex, k).is_some()),
             }
     }
 
     fn check(&self, ex: &Exchange<'_>) -> Result<Verdict, GuardError> {
-        let Some(server) = ex.server else {
+        let (Some(server), Some(method)) = (ex.server, ex.method) else {
             return Ok(Verdict::Allow);
         };
         match ex.direction {
-            Direction::ServerToClient => self.list(ex, server),
-            Direction::ClientToServer => self.call(ex, server, ex.tool.unwrap_or_default()),
+            Direction::ServerToClient => match ItemKind::of_list(method) {
+                Some(kind) => self.list(ex, server, kind),
+                None => Ok(Verdict::Allow),
+            },
+            Direction::ClientToServer => match ItemKind::of_use(method) {
+                Some(kind) => self.call(ex, server, kind, used(ex, kind).unwrap_or_default()),
+                None => Ok(Verdict::Allow),
+            },
         }
     }
 }

@@ -1,20 +1,20 @@
-//! Pinning decisions over the store: is this listed definition the approved one, did it drift,
-//! is it new; is this tool held; quarantine a tool. A cache in front of the store keeps calls
-//! to trusted tools off SQLite; held tools are re-read on every call, so an approval given by
-//! `sallyport pins approve` (another process) takes effect at once.
+//! Pinning decisions over the store: is this listed definition (of a tool, prompt, resource
+//! template or resource: [`ItemKind`]) the approved one, did it drift, is it new; is this item
+//! held; quarantine one. A cache in front of the store keeps uses of trusted items off SQLite;
+//! held ones are re-read on every use, so an approval given by `sallyport pins approve`
+//! (another process) takes effect at once.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 
-use sallyport_detect::{
-    canonical_json, definition_hash, definition_hash_without_name, diff_definitions,
-};
+use sallyport_detect::{canonical_json, definition_hash_without_name};
 use serde_json::Value;
 
 use crate::config::PinMode;
+use crate::item::{ItemKind, template_matches};
 use crate::store::{HoldKind, Pin, PinStore, StoreError, now_ms};
 
-/// A tool's standing.
+/// An item's standing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Standing {
     /// Approved (or pinned on first use); `note` says how when it is worth recording.
@@ -59,26 +59,36 @@ impl PinBook {
         standing
     }
 
-    /// The standing of a listed definition, pinning or holding it as the mode says.
+    /// The standing of a listed definition of `kind` named `id`, pinning or holding it as
+    /// the mode says.
     pub(crate) fn listed(
         &self,
         server: &str,
-        tool: &str,
+        kind: ItemKind,
+        id: &str,
         def: &Value,
     ) -> Result<Standing, StoreError> {
-        let hash = definition_hash(def);
-        let standing = match self.store.get(server, tool)? {
-            Some(pin) => self.known(pin, def, hash)?,
-            None => self.unknown(server, tool, def, hash)?,
+        let key = kind.key(id);
+        let view = kind.view(def);
+        let hash = kind.hash(&view);
+        let standing = match self.store.get(server, &key)? {
+            Some(pin) => self.known(kind, pin, &view, hash)?,
+            None => self.unknown(server, kind, &key, &view, hash)?,
         };
-        Ok(self.remember(server, tool, standing))
+        Ok(self.remember(server, &key, standing))
     }
 
-    fn known(&self, mut pin: Pin, def: &Value, hash: String) -> Result<Standing, StoreError> {
+    fn known(
+        &self,
+        kind: ItemKind,
+        mut pin: Pin,
+        def: &Value,
+        hash: String,
+    ) -> Result<Standing, StoreError> {
         if pin.held.is_none() && pin.approved_hash.as_deref() == Some("") {
             // Approved after a quarantine that never saw the definition: this one is it.
             pin.approved_hash = Some(hash.clone());
-            pin.approved_nameless = Some(definition_hash_without_name(def));
+            pin.approved_nameless = nameless(kind, def);
             pin.approved_definition = Some(canonical_json(def));
         }
         let approved = pin.approved_hash.as_deref() == Some(hash.as_str());
@@ -104,10 +114,8 @@ impl PinBook {
                     .as_deref()
                     .and_then(|d| serde_json::from_str(d).ok())
                     .unwrap_or(Value::Null);
-                let diff =
-                    serde_json::to_string(&diff_definitions(&before, def)).unwrap_or_default();
                 pin.held = Some(HoldKind::Drift);
-                pin.detail = Some(diff);
+                pin.detail = Some(kind.diff(&before, def));
             }
         }
         pin.seen_hash = hash;
@@ -120,79 +128,124 @@ impl PinBook {
     fn unknown(
         &self,
         server: &str,
-        tool: &str,
+        kind: ItemKind,
+        key: &str,
         def: &Value,
         hash: String,
     ) -> Result<Standing, StoreError> {
-        let nameless = definition_hash_without_name(def);
-        let renamed = self.store.list(Some(server))?.into_iter().find(|p| {
-            p.held.is_none() && p.approved_nameless.as_deref() == Some(nameless.as_str())
-        });
+        let nameless = nameless(kind, def);
+        // Rename-resistant matching is for tools only (and only against tools).
+        let renamed = match &nameless {
+            Some(n) => self.store.list(Some(server))?.into_iter().find(|p| {
+                p.held.is_none()
+                    && ItemKind::of_key(&p.tool) == ItemKind::Tool
+                    && p.approved_nameless.as_ref() == Some(n)
+            }),
+            None => None,
+        };
         let trusted = renamed.is_some()
-            || (self.mode == PinMode::Tofu && !self.store.is_baselined(server)?);
+            || (self.mode == PinMode::Tofu && !self.store.is_baselined(&kind.baseline(server))?);
         let canonical = canonical_json(def);
         let pin = Pin {
             server: server.to_owned(),
-            tool: tool.to_owned(),
+            tool: key.to_owned(),
             held: (!trusted).then_some(HoldKind::New),
             approved_hash: trusted.then(|| hash.clone()),
-            approved_nameless: trusted.then(|| nameless.clone()),
+            approved_nameless: nameless.filter(|_| trusted),
             approved_definition: trusted.then(|| canonical.clone()),
             seen_hash: hash,
             seen_definition: canonical,
             detail: match &renamed {
                 Some(old) => Some(format!("renamed from {}", old.tool)),
                 None if trusted => None,
-                None => Some("new tool after the first listing".into()),
+                None => Some(format!("new {} after the first listing", kind.noun())),
             },
             updated_ms: now_ms(),
         };
         self.store.put(&pin)?;
         Ok(match renamed {
             Some(old) => Standing::Trusted {
-                note: Some(format!("{tool} is {} renamed", old.tool)),
+                note: Some(format!("{key} is {} renamed", old.tool)),
             },
             None => standing_of(&pin),
         })
     }
 
-    /// Marks `server`'s first complete listing as seen (TOFU baseline).
-    pub(crate) fn list_complete(&self, server: &str) -> Result<(), StoreError> {
+    /// Marks `server`'s first complete listing of `kind` as seen (TOFU baseline).
+    pub(crate) fn list_complete(&self, server: &str, kind: ItemKind) -> Result<(), StoreError> {
         if self.mode == PinMode::Tofu {
-            self.store.set_baselined(server)
+            self.store.set_baselined(&kind.baseline(server))
         } else {
             Ok(())
         }
     }
 
-    /// The standing of a tool being called; `None` when nothing is known of it.
-    pub(crate) fn called(&self, server: &str, tool: &str) -> Result<Option<Standing>, StoreError> {
+    /// The standing of an item being used; `None` when nothing is known of it.
+    pub(crate) fn called(
+        &self,
+        server: &str,
+        kind: ItemKind,
+        id: &str,
+    ) -> Result<Option<Standing>, StoreError> {
+        let key = kind.key(id);
         let cached = self
             .cache()
-            .get(&(server.to_owned(), tool.to_owned()))
+            .get(&(server.to_owned(), key.clone().into_owned()))
             .cloned();
         match cached {
             Some(s @ Standing::Trusted { .. }) => Ok(Some(s)),
             // Held, or never seen by this process: ask the store (an approval may be new).
-            _ => match self.store.get(server, tool)? {
-                Some(pin) => Ok(Some(self.remember(server, tool, standing_of(&pin)))),
+            _ => match self.store.get(server, &key)? {
+                Some(pin) => Ok(Some(self.remember(server, &key, standing_of(&pin)))),
                 None => Ok(None),
             },
         }
     }
 
-    /// Holds a tool because a threat guard found something.
+    /// A held resource template of `server` that `uri` expands, as its URI template and
+    /// standing: what a read of a never-listed resource answers to.
+    pub(crate) fn held_template(
+        &self,
+        server: &str,
+        uri: &str,
+    ) -> Result<Option<(String, Standing)>, StoreError> {
+        let prefix = ItemKind::Template.key("");
+        let candidates: Vec<String> = self
+            .cache()
+            .iter()
+            .filter(|((s, key), standing)| {
+                s == server
+                    && matches!(standing, Standing::Held { .. })
+                    && key
+                        .strip_prefix(prefix.as_ref())
+                        .is_some_and(|t| template_matches(t, uri))
+            })
+            .map(|((_, key), _)| key[prefix.len()..].to_owned())
+            .collect();
+        for template in candidates {
+            if let Some(s @ Standing::Held { .. }) =
+                self.called(server, ItemKind::Template, &template)?
+            {
+                return Ok(Some((template, s)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Holds an item because a threat guard found something.
     pub(crate) fn quarantine(
         &self,
         server: &str,
-        tool: &str,
+        kind: ItemKind,
+        id: &str,
         def: Option<&Value>,
         detail: &str,
     ) -> Result<(), StoreError> {
-        let existing = self.store.get(server, tool)?;
+        let key = kind.key(id);
+        let existing = self.store.get(server, &key)?;
         let mut pin = existing.unwrap_or_else(|| Pin {
             server: server.to_owned(),
-            tool: tool.to_owned(),
+            tool: key.clone().into_owned(),
             held: None,
             approved_hash: None,
             approved_nameless: None,
@@ -203,20 +256,26 @@ impl PinBook {
             updated_ms: 0,
         });
         if let Some(def) = def {
-            pin.seen_hash = definition_hash(def);
-            pin.seen_definition = canonical_json(def);
+            let view = kind.view(def);
+            pin.seen_hash = kind.hash(&view);
+            pin.seen_definition = canonical_json(&view);
         }
         pin.held = Some(HoldKind::Threat);
         pin.detail = Some(detail.to_owned());
         pin.updated_ms = now_ms();
         self.store.put(&pin)?;
-        self.remember(server, tool, standing_of(&pin));
+        self.remember(server, &key, standing_of(&pin));
         Ok(())
     }
 
     pub(crate) fn mode(&self) -> PinMode {
         self.mode
     }
+}
+
+/// The rename-resistant hash of a tool's definition; `None` for the other kinds.
+fn nameless(kind: ItemKind, def: &Value) -> Option<String> {
+    (kind == ItemKind::Tool).then(|| definition_hash_without_name(def))
 }
 
 fn standing_of(pin: &Pin) -> Standing {

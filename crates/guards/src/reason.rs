@@ -7,6 +7,8 @@ use sallyport_detect::Finding;
 use sallyport_pipeline::{Denial, DenyCode, Origin};
 use serde_json::json;
 
+use crate::item::ItemKind;
+
 /// Findings listed in a reason before the rest are counted.
 const MAX_LISTED: usize = 4;
 /// Characters of an excerpt kept in a reason.
@@ -72,17 +74,31 @@ pub(crate) fn threat(public: String, detail: String, origin: Origin) -> Denial {
     }
 }
 
-/// The refusal of a call to a held tool.
-pub(crate) fn quarantined(server: &str, tool: &str, why: &str, detail: String) -> Denial {
+/// The refusal of a use of a held item: a call to a tool, a get of a prompt, a read of a
+/// resource (or of a URI a held resource template expands).
+pub(crate) fn quarantined(
+    kind: ItemKind,
+    server: &str,
+    id: &str,
+    why: &str,
+    detail: String,
+) -> Denial {
+    let noun = match kind {
+        ItemKind::Tool => "Tool",
+        ItemKind::Prompt => "Prompt",
+        ItemKind::Template => "Resource template",
+        ItemKind::Resource => "Resource",
+    };
+    let key = kind.key(id);
     Denial::client(
         DenyCode::ToolQuarantined,
         format!(
-            "Tool {tool} is quarantined by Sallyport ({why}); an operator must approve \
-             the new version before it can be used (sallyport pins approve {server} {tool})"
+            "{noun} {id} is quarantined by Sallyport ({why}); an operator must approve \
+             the new version before it can be used (sallyport pins approve {server} {key})"
         ),
     )
     .with_detail(detail)
-    .with_data(json!({ "server": server, "tool": tool }))
+    .with_data(json!({ "server": server, kind.id_field(): id }))
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ use tracing::warn;
 use crate::action::{ActionTable, Kind, Scope};
 use crate::config::{Action, ResultRules};
 use crate::definition::store_error;
+use crate::item::ItemKind;
 use crate::pins::PinBook;
 use crate::reason::{classes, describe, threat};
 
@@ -156,7 +157,7 @@ impl ResultGuard {
             && let Some(t) = tool
         {
             self.pins
-                .quarantine(server, t, None, &why)
+                .quarantine(server, ItemKind::Tool, t, None, &why)
                 .map_err(store_error)?;
         }
         let subject = tool.map_or_else(

@@ -1,5 +1,6 @@
-//! The pin store: one row per (upstream, tool) with the approved definition's hashes and the
-//! last seen one, in SQLite (a file shared with `sallyport pins`, or in memory for tests).
+//! The pin store: one row per (upstream, item) with the approved definition's hashes and the
+//! last seen one (items are tools, and namespaced prompts, resource templates and resources:
+//! see `item.rs`), in SQLite (a file shared with `sallyport pins`, or in memory for tests).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
@@ -44,7 +45,8 @@ impl HoldKind {
 pub struct Pin {
     /// The upstream.
     pub server: String,
-    /// The upstream-local tool name.
+    /// The item's key: the upstream-local tool name, or `prompt:<name>`,
+    /// `template:<uriTemplate>`, `resource:<uri>` (the upstream's own names and URIs).
     pub tool: String,
     /// Held until approved, and why; `None`: the seen definition is the approved one.
     pub held: Option<HoldKind>,
@@ -176,7 +178,8 @@ impl PinStore {
         Ok(())
     }
 
-    /// Approves the last seen definition of a tool; `None` when there is no such pin.
+    /// Approves the last seen definition of an item; `None` when there is no such pin.
+    /// `nameless` is a tool's rename-resistant hash (empty for the other kinds).
     pub fn approve(
         &self,
         server: &str,
@@ -188,7 +191,7 @@ impl PinStore {
         };
         pin.held = None;
         pin.approved_hash = Some(pin.seen_hash.clone());
-        pin.approved_nameless = Some(nameless.to_owned());
+        pin.approved_nameless = (!nameless.is_empty()).then(|| nameless.to_owned());
         pin.approved_definition = Some(pin.seen_definition.clone());
         pin.detail = None;
         pin.updated_ms = now_ms();

@@ -1,4 +1,5 @@
-//! `sallyport pins list|approve`: the pinned tool definitions of `detect.pinning.store`.
+//! `sallyport pins list|approve`: the pinned definitions of `detect.pinning.store` — tools by
+//! name, and `prompt:<name>`, `template:<uriTemplate>`, `resource:<uri>`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -22,7 +23,8 @@ pub(crate) struct PinsArgs {
 /// `sallyport pins` actions.
 #[derive(Debug, clap::Subcommand)]
 enum PinsAction {
-    /// List pinned tools (held ones first show why, with the drift's changed paths).
+    /// List pinned tools, prompts, resource templates and resources (held ones show why,
+    /// with the drift's changed paths).
     List {
         /// Only this server.
         #[arg(long)]
@@ -31,12 +33,13 @@ enum PinsAction {
         #[arg(long)]
         json: bool,
     },
-    /// Approve the last seen definition of a held tool: calls to it are allowed again.
+    /// Approve the last seen definition of a held item: uses of it are allowed again.
     Approve {
         /// The upstream server.
         server: String,
-        /// The upstream-local tool name.
-        tool: String,
+        /// The item as `pins list` shows it: the upstream-local tool name, or
+        /// `prompt:<name>`, `template:<uriTemplate>`, `resource:<uri>`.
+        item: String,
     },
 }
 
@@ -52,13 +55,17 @@ pub(crate) fn run(args: &PinsArgs) -> anyhow::Result<ExitCode> {
     let store = sallyport_guards::open_store(detect).context("opening the pin store")?;
     match &args.action {
         PinsAction::List { server, json } => list(&store, server.as_deref(), *json),
-        PinsAction::Approve { server, tool } => {
-            match sallyport_guards::approve(&store, server, tool).context("approving")? {
+        PinsAction::Approve { server, item } => {
+            match sallyport_guards::approve(&store, server, item).context("approving")? {
                 Some(pin) => {
-                    println!("Approved {server}/{tool} ({}).", pin.seen_hash);
+                    println!("Approved {server}/{item} ({}).", pin.seen_hash);
                     Ok(ExitCode::SUCCESS)
                 }
-                None => bail!("no pinned tool {tool} of server {server}"),
+                None => bail!(
+                    "no pinned item {item} of server {server} (tools by name; prompts, \
+                     templates and resources as prompt:<name>, template:<uriTemplate>, \
+                     resource:<uri>: see `sallyport pins list`)"
+                ),
             }
         }
     }
@@ -71,8 +78,8 @@ fn list(store: &PinStore, server: Option<&str>, json: bool) -> anyhow::Result<Ex
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "{:<16} {:<28} {:<10} {:<20} DETAIL",
-        "SERVER", "TOOL", "STATE", "HASH"
+        "{:<16} {:<36} {:<10} {:<20} DETAIL",
+        "SERVER", "ITEM", "STATE", "HASH"
     );
     for p in &pins {
         let state = p
@@ -87,7 +94,7 @@ fn list(store: &PinStore, server: Option<&str>, json: bool) -> anyhow::Result<Ex
             .take(100)
             .collect();
         println!(
-            "{:<16} {:<28} {:<10} {:<20} {detail}",
+            "{:<16} {:<36} {:<10} {:<20} {detail}",
             p.server, p.tool, state, hash
         );
     }
