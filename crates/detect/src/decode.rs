@@ -64,29 +64,54 @@ pub fn decode_segments(text: &str) -> Vec<Decoded> {
     out
 }
 
-/// Maximal runs of base64 alphabet bytes (with `=` padding) at least `min` long; one pass.
+/// Maximal runs of base64 alphabet bytes (with `=` padding) at least `min` long.
+///
+/// Skips through prose instead of reading every byte: a run of `min` or more bytes that
+/// starts at or after `i` must cover byte `i + min - 1`, so when that byte cannot be part of
+/// a run nothing before it needs reading. Otherwise the scan steps back to where the run
+/// around it starts and reads forward from there, as a byte-by-byte scan would.
 fn token_runs(bytes: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
-    let is_b64 = |b: u8| B64[usize::from(b)];
+    let in_run = |b: u8| B64[usize::from(b)] || b == b'=';
     let mut out = Vec::new();
     let mut i = 0;
-    while i < bytes.len() {
-        if !is_b64(bytes[i]) {
-            i += 1;
+    while min > 0 && i + min <= bytes.len() {
+        let probe = i + min - 1;
+        if !in_run(bytes[probe]) {
+            i = probe + 1;
             continue;
         }
-        let start = i;
-        i += bytes[i..]
-            .iter()
-            .position(|&b| !is_b64(b))
-            .unwrap_or(bytes.len() - i);
-        while i < bytes.len() && bytes[i] == b'=' && i - start < MAX_SEGMENT_BYTES {
-            i += 1;
+        let mut j = probe;
+        while j > i && in_run(bytes[j - 1]) {
+            j -= 1;
         }
-        if i - start >= min && i - start <= MAX_SEGMENT_BYTES {
-            out.push(start..i);
+        while j <= probe {
+            j = run_at(bytes, j, min, &mut out);
         }
+        i = j;
     }
     out
+}
+
+/// One step of a byte-by-byte scan at `i`: past a byte outside the alphabet, or past the run
+/// (and its `=` padding) that starts there, recording it when it is `min` to
+/// `MAX_SEGMENT_BYTES` long. Returns where the scan goes on.
+fn run_at(bytes: &[u8], i: usize, min: usize, out: &mut Vec<std::ops::Range<usize>>) -> usize {
+    let is_b64 = |b: u8| B64[usize::from(b)];
+    if !is_b64(bytes[i]) {
+        return i + 1;
+    }
+    let start = i;
+    let mut i = i + bytes[i..]
+        .iter()
+        .position(|&b| !is_b64(b))
+        .unwrap_or(bytes.len() - i);
+    while i < bytes.len() && bytes[i] == b'=' && i - start < MAX_SEGMENT_BYTES {
+        i += 1;
+    }
+    if i - start >= min && i - start <= MAX_SEGMENT_BYTES {
+        out.push(start..i);
+    }
+    i
 }
 
 /// The base64 alphabet (both variants) as a lookup table.
@@ -232,6 +257,54 @@ mod tests {
         );
         assert!(d.is_empty(), "{d:?}");
         assert!(decode_segments("token wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY").is_empty());
+    }
+
+    /// The byte-by-byte scan the skipping one must agree with.
+    fn token_runs_every_byte(bytes: &[u8], min: usize) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < bytes.len() {
+            i = run_at(bytes, i, min, &mut out);
+        }
+        out
+    }
+
+    #[test]
+    fn skipping_scan_finds_exactly_the_runs_of_a_full_scan() {
+        // Random texts over an alphabet dense in run boundaries: letters, digits, `+/-_`,
+        // padding, spaces, punctuation and a multi-byte character.
+        let alphabet: Vec<&str> = vec![
+            "a", "Z", "7", "+", "/", "-", "_", "=", "==", " ", ".", "é", "\n", "%", "x",
+        ];
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for case in 0..5_000 {
+            let len = (next() % 120) as usize;
+            let mut text = String::new();
+            for _ in 0..len {
+                // Long stretches of one class make runs near the threshold common.
+                let pick = if next() % 3 == 0 {
+                    0
+                } else {
+                    (next() % alphabet.len() as u64) as usize
+                };
+                text.push_str(alphabet[pick]);
+            }
+            for min in [1, 4, 16] {
+                assert_eq!(
+                    token_runs(text.as_bytes(), min),
+                    token_runs_every_byte(text.as_bytes(), min),
+                    "case {case}, min {min}: {text:?}"
+                );
+            }
+        }
+        let padded = "abcdefghijklmn== tail";
+        assert_eq!(token_runs(padded.as_bytes(), 16), vec![0..16]);
     }
 
     #[test]
