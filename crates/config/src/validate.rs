@@ -63,6 +63,9 @@ pub(crate) fn check(config: &Config) -> Vec<Issue> {
         }
     }
     check_admin(config, &mut issues);
+    if let Some(Err(e)) = config.detect.as_ref().map(|d| d.detectors.check_tier3()) {
+        issues.push("detect.detectors.minilm", e.to_string());
+    }
     issues.0
 }
 

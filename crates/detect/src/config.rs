@@ -1,5 +1,7 @@
 //! Detector settings: thresholds and limits, as the gateway's config file spells them.
 
+use std::path::PathBuf;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,25 @@ pub struct DetectConfig {
     /// Look for secrets in arguments and results.
     #[serde(default = "default_true")]
     pub secrets: bool,
+    /// Tier-3 injection classifier (MiniLM embeddings and a small MLP head, on CPU). Runs only
+    /// on results that tiers 1 and 2 did not flag. Needs a sallyport built with the `minilm`
+    /// feature; configuring it in a build without the feature is a config error. Absent: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minilm: Option<MiniLmConfig>,
+}
+
+/// Tier-3 classifier settings.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "snake_case")]
+pub struct MiniLmConfig {
+    /// Directory with all-MiniLM-L6-v2's `model.safetensors`, `tokenizer.json` and
+    /// `config.json`, as `scripts/setup-test-env.sh` places them in `.models/all-MiniLM-L6-v2/`.
+    /// Nothing is downloaded at run time.
+    pub model_dir: PathBuf,
+    /// Score at or above which text counts as injection, in (0, 1]. Default: the threshold
+    /// picked on the corpus's tune split when the head was trained (stored in the head file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f32>,
 }
 
 fn default_classifier_threshold() -> f32 {
@@ -57,6 +78,7 @@ impl Default for DetectConfig {
             max_description_chars: default_max_description_chars(),
             pii: true,
             secrets: true,
+            minilm: None,
         }
     }
 }
@@ -70,5 +92,9 @@ mod tests {
         let c: DetectConfig = serde_json::from_str(r#"{"classifier_threshold": 0.8}"#).unwrap();
         assert_eq!(c.max_description_chars, 2048);
         assert!(serde_json::from_str::<DetectConfig>(r#"{"treshold": 1}"#).is_err());
+        let c: DetectConfig = serde_json::from_str(r#"{"minilm": {"model_dir": "m"}}"#).unwrap();
+        assert_eq!(c.minilm.unwrap().threshold, None);
+        let typo = r#"{"minilm": {"model_dir": "m", "treshold": 0.5}}"#;
+        assert!(serde_json::from_str::<DetectConfig>(typo).is_err());
     }
 }

@@ -181,6 +181,37 @@ pub fn evaluate(cases: &[Case], cfg: &DetectConfig) -> Table {
     table
 }
 
+/// Tier-3 rows for the `result` cases: `result tier 3` (the MiniLM classifier alone, at its
+/// threshold) and `result tiers 1+2+3` (flagged by tiers 1 and 2, or else by tier 3 — the
+/// cascade [`crate::scan_result_with`] runs). Rows are computed like [`evaluate`]'s.
+pub fn evaluate_tier3(
+    cases: &[Case],
+    cfg: &DetectConfig,
+    tier3: &crate::Tier3,
+) -> Result<Table, crate::Tier3Error> {
+    let mut table = Table::new();
+    for case in cases.iter().filter(|c| c.kind == "result") {
+        let mut parts = Vec::new();
+        crate::for_each_string(&case.input, &mut |_, s| parts.push(s));
+        let alone = tier3.score(&parts.join("\n"))? >= tier3.threshold();
+        let combined = alone || scan_result(&case.input, cfg).injection_detected(cfg);
+        let subset = if case.is_malicious() {
+            format!("{} [{}]", case.class, case.source)
+        } else {
+            format!("benign [{}]", case.source)
+        };
+        for (detector, flagged) in [("result tier 3", alone), ("result tiers 1+2+3", combined)] {
+            for s in [subset.clone(), "ALL".to_owned()] {
+                table
+                    .entry((detector.to_owned(), s))
+                    .or_default()
+                    .add(case, flagged);
+            }
+        }
+    }
+    Ok(table)
+}
+
 /// Every finding a case produces (for `efficacy --explain`).
 pub fn explain(case: &Case) -> Vec<crate::Finding> {
     let cfg = DetectConfig::default();

@@ -26,6 +26,8 @@ mod decode;
 pub mod eval;
 mod finding;
 mod injection_rules;
+#[cfg(feature = "minilm")]
+pub mod minilm;
 mod normalize;
 mod pii;
 mod pin;
@@ -39,11 +41,12 @@ mod secrets;
 mod sensitive_paths;
 mod ssrf;
 mod text_scan;
+mod tier3;
 mod tooldef;
 mod walk;
 
 pub use argument::{ArgumentReport, scan_argument_text, scan_arguments};
-pub use config::DetectConfig;
+pub use config::{DetectConfig, MiniLmConfig};
 pub use decode::{Decoded, decode_segments};
 pub use finding::{Class, Finding, Severity, max_severity};
 pub use normalize::{HiddenChars, Normalized, fold_confusable, normalize, skeleton};
@@ -53,11 +56,12 @@ pub use pin::{
     definition_hash_without_name, diff_definitions,
 };
 pub use redact::{redact, redact_string};
-pub use result::{ResultReport, scan_result, scan_result_text, size_finding};
+pub use result::{ResultReport, scan_result, scan_result_text, scan_result_with, size_finding};
 pub use sanitize::{error_category, sanitize_error};
 pub use schema::{ArgumentSchema, SchemaError};
 pub use secrets::{find_secrets, looks_random, secret_rule_ids, shannon_entropy};
 pub use sensitive_paths::find_sensitive_path;
 pub use ssrf::{AddressClass, UrlAssessment, classify_ip, classify_resolved, classify_url};
+pub use tier3::{SETUP_COMMAND, Tier3, Tier3Error};
 pub use tooldef::{DefinitionReport, KnownTool, scan_definition, scan_instructions};
 pub use walk::for_each_string;

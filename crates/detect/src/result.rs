@@ -1,5 +1,6 @@
-//! Tool-result scanning: prompt injection aimed at the model (tier 1 rules, tier 2 classifier),
-//! markdown/HTML image exfiltration, secrets, personal data and the output size limit.
+//! Tool-result scanning: prompt injection aimed at the model (tier 1 rules, tier 2 classifier,
+//! optional tier 3 MiniLM classifier), markdown/HTML image exfiltration, secrets, personal data
+//! and the output size limit.
 
 use std::sync::LazyLock;
 
@@ -14,6 +15,7 @@ use crate::finding::{Class, Finding, Severity};
 use crate::pii::find_pii;
 use crate::secrets::find_secrets;
 use crate::text_scan::{INJECTION, scan_views};
+use crate::tier3::{Tier3, Tier3Error};
 use crate::walk::for_each_string;
 
 /// Everything found in one tool result.
@@ -25,6 +27,9 @@ pub struct ResultReport {
     pub rule_score: f32,
     /// Tier-2: the classifier's highest window probability over all leaves.
     pub classifier_score: f32,
+    /// Tier-3: the MiniLM classifier's highest window probability over the result's text;
+    /// `None` when tier 3 is not configured or did not run because tiers 1 and 2 flagged it.
+    pub minilm_score: Option<f32>,
     /// Bytes of text scanned.
     pub bytes: usize,
 }
@@ -32,7 +37,8 @@ pub struct ResultReport {
 impl ResultReport {
     /// Does the result carry an injection aimed at the model? True for any High or Critical
     /// injection, exfiltration, encoding or hidden-text finding, Medium findings from two
-    /// different injection rules, or a classifier score at or above the configured threshold.
+    /// different injection rules, a tier-2 score at or above the configured threshold, or a
+    /// tier-3 finding (`inj.minilm`: a tier-3 score at or above its threshold).
     pub fn injection_detected(&self, cfg: &DetectConfig) -> bool {
         let rule = self.findings.iter().any(|f| {
             f.severity >= Severity::High
@@ -58,6 +64,7 @@ impl ResultReport {
         medium.dedup();
         rule || medium.len() >= 2
             || (cfg.classifier && self.classifier_score >= cfg.classifier_threshold)
+            || self.findings.iter().any(|f| f.rule_id == TIER3_RULE)
     }
 
     /// Findings of the given class.
@@ -71,13 +78,50 @@ impl ResultReport {
     }
 }
 
+/// Rule id of the tier-3 finding.
+pub(crate) const TIER3_RULE: &str = "inj.minilm";
+
 /// Scan every string leaf of a `tools/call` result (content, structuredContent, anything).
+/// Tiers 1 and 2 only; see [`scan_result_with`] for tier 3.
 pub fn scan_result(result: &Value, cfg: &DetectConfig) -> ResultReport {
     let mut report = ResultReport::default();
     for_each_string(result, &mut |path, text| {
         scan_leaf(text, path, cfg, &mut report)
     });
     finish(report, cfg)
+}
+
+/// [`scan_result`], then tier 3 (when given) over the result's text — all string leaves
+/// joined by newlines — but only if tiers 1 and 2 did not already flag an injection (a
+/// cascade: the costly model runs on what the cheap tiers let through). A tier-3 score at or
+/// above its threshold adds an `inj.minilm` finding (Medium, prompt injection). A tier-3
+/// inference error is returned: the caller's failure mode applies.
+pub fn scan_result_with(
+    result: &Value,
+    cfg: &DetectConfig,
+    tier3: Option<&Tier3>,
+) -> Result<ResultReport, Tier3Error> {
+    let mut report = scan_result(result, cfg);
+    let Some(tier3) = tier3 else {
+        return Ok(report);
+    };
+    if report.injection_detected(cfg) {
+        return Ok(report);
+    }
+    let mut parts = Vec::new();
+    for_each_string(result, &mut |_, s| parts.push(s));
+    let score = tier3.score(&parts.join("\n"))?;
+    report.minilm_score = Some(score);
+    if score >= tier3.threshold() {
+        let f = Finding::new(TIER3_RULE, Class::PromptInjection, Severity::Medium, score);
+        let why = format!(
+            "tier-3 classifier (MiniLM) {score:.3} >= {:.3}; tier-2 score {:.3}",
+            tier3.threshold(),
+            report.classifier_score
+        );
+        report.findings.push(f.with_excerpt(&why));
+    }
+    Ok(report)
 }
 
 /// Scan one plain text (a resource body, a log message, an error string).
@@ -137,7 +181,7 @@ fn scan_leaf(text: &str, path: &str, cfg: &DetectConfig, report: &mut ResultRepo
 }
 
 /// Head and tail of `text` within `max` bytes, cut at character boundaries.
-fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+pub(crate) fn bounded(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
     if text.len() <= max {
         return std::borrow::Cow::Borrowed(text);
     }

@@ -103,12 +103,30 @@ pub fn build_with_store(
         }));
     }
     guards.push(Box::new(ResultGuard {
+        // Tier 3 (MiniLM) is loaded once here, when configured; a build without the
+        // `minilm` feature refuses a config that asks for it.
+        tier3: load_tier3(&cfg.detectors)?,
+        prompt_detect: result::prompt_settings(&cfg.detectors),
         detect: cfg.detectors.clone(),
         rules: cfg.results,
         actions,
         pins,
     }));
     Ok(guards)
+}
+
+/// The tier-3 classifier when the settings ask for it, with a warning about its cost.
+fn load_tier3(
+    detectors: &sallyport_detect::DetectConfig,
+) -> Result<Option<Arc<sallyport_detect::Tier3>>, StoreError> {
+    let tier3 = sallyport_detect::Tier3::load(detectors)?;
+    if tier3.is_some() {
+        tracing::warn!(
+            "Tier-3 injection classifier (MiniLM) loaded: it adds 0.2-0.8 s of CPU to every \
+             result tiers 1 and 2 let through; use it only where calls are rare."
+        );
+    }
+    Ok(tier3.map(Arc::new))
 }
 
 /// Approves the last seen definition of `server`'s `item` in `store` (what `sallyport pins

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use sallyport_detect::{
-    Class, DetectConfig, Finding, ResultReport, redact, sanitize_error, scan_result,
+    Class, DetectConfig, Finding, ResultReport, Tier3, redact, sanitize_error, scan_result_with,
 };
 use sallyport_mcp::Message;
 use sallyport_pipeline::{Direction, Exchange, Guard, GuardError, Hold, Origin, Verdict};
@@ -24,6 +24,10 @@ use crate::reason::{classes, describe, threat};
 #[derive(Debug)]
 pub struct ResultGuard {
     pub(crate) detect: DetectConfig,
+    /// The settings for `prompts/get` results: [`prompt_settings`].
+    pub(crate) prompt_detect: DetectConfig,
+    /// The tier-3 classifier, when configured (runs only on what tiers 1 and 2 let through).
+    pub(crate) tier3: Option<Arc<Tier3>>,
     pub(crate) rules: ResultRules,
     pub(crate) actions: Arc<ActionTable>,
     pub(crate) pins: Arc<PinBook>,
@@ -39,6 +43,18 @@ const NOT_RESULTS: &[&str] = &[
     "server/discover",
     "ping",
 ];
+
+/// The detector settings for what `prompts/get` returns. A prompt is instructions to the
+/// model by design ("You are an expert code reviewer. Review the following code…"), which is
+/// exactly what the statistical tiers are trained to flag, so they would refuse ordinary
+/// prompts; the rules (instruction overrides, fake turns, hidden text, encoded instructions,
+/// exfiltration links), secrets and personal data still apply.
+pub(crate) fn prompt_settings(detect: &DetectConfig) -> DetectConfig {
+    DetectConfig {
+        classifier: false,
+        ..detect.clone()
+    }
+}
 
 /// The findings of one kind and what to do with them.
 struct Group {
@@ -86,7 +102,15 @@ impl ResultGuard {
     }
 
     fn scan(&self, ex: &Exchange<'_>, server: &str, body: &Value) -> Result<Verdict, GuardError> {
-        let report = scan_result(body, &self.detect);
+        // A prompt is instructions by design: only the rules read it (see `prompt_settings`).
+        let (detect, tier3) = if ex.method == Some("prompts/get") {
+            (&self.prompt_detect, None)
+        } else {
+            (&self.detect, self.tier3.as_deref())
+        };
+        let report = scan_result_with(body, detect, tier3).map_err(|e| GuardError {
+            reason: e.to_string(),
+        })?;
         if report.findings.is_empty() {
             return Ok(Verdict::Allow);
         }

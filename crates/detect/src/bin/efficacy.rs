@@ -1,7 +1,9 @@
 //! Prints recall and false-positive rate per detector and subset on the corpus's test split
 //! (`--split tune` for tuning; `--errors` lists misses and false alarms).
 //!
-//! Run with `cargo run --release -p sallyport-detect --bin efficacy`.
+//! Run with `cargo run --release -p sallyport-detect --bin efficacy`. Built with
+//! `--features minilm`, it adds the tier-3 rows (`result tier 3`, `result tiers 1+2+3`), with
+//! the model from `$SALLYPORT_MINILM_DIR` or `.models/all-MiniLM-L6-v2`.
 
 use sallyport_detect::DetectConfig;
 use sallyport_detect::eval::{evaluate, explain, load_split, to_markdown};
@@ -26,7 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let start = std::time::Instant::now();
-    let table = evaluate(&cases, &DetectConfig::default());
+    #[cfg_attr(not(feature = "minilm"), allow(unused_mut))]
+    let mut table = evaluate(&cases, &DetectConfig::default());
+    #[cfg(feature = "minilm")]
+    table.extend(tier3_rows(&cases)?);
     println!(
         "Split: {split} ({} cases, evaluated in {:.2?})\n",
         cases.len(),
@@ -43,4 +48,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
+}
+
+#[cfg(feature = "minilm")]
+fn tier3_rows(
+    cases: &[sallyport_detect::eval::Case],
+) -> Result<sallyport_detect::eval::Table, Box<dyn std::error::Error>> {
+    let cfg = DetectConfig {
+        minilm: Some(sallyport_detect::MiniLmConfig {
+            model_dir: sallyport_detect::minilm::default_model_dir(),
+            threshold: None,
+        }),
+        ..DetectConfig::default()
+    };
+    let Some(tier3) = sallyport_detect::Tier3::load(&cfg)? else {
+        return Ok(Default::default());
+    };
+    let start = std::time::Instant::now();
+    let table = sallyport_detect::eval::evaluate_tier3(cases, &cfg, &tier3)?;
+    eprintln!(
+        "tier 3: threshold {:.4}, evaluated in {:.2?}",
+        tier3.threshold(),
+        start.elapsed()
+    );
+    Ok(table)
 }
