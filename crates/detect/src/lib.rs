@@ -25,6 +25,7 @@ mod config;
 mod decode;
 pub mod eval;
 mod finding;
+mod fused;
 mod injection_rules;
 #[cfg(feature = "minilm")]
 pub mod minilm;

@@ -13,8 +13,8 @@ use crate::config::DetectConfig;
 use crate::decode::unreachable_regex;
 use crate::finding::{Class, Finding, Severity};
 use crate::pii::find_pii;
-use crate::secrets::find_secrets;
-use crate::text_scan::{INJECTION, scan_views};
+use crate::secrets::secret_findings;
+use crate::text_scan::scan_result_views;
 use crate::tier3::{Tier3, Tier3Error};
 use crate::walk::for_each_string;
 
@@ -166,10 +166,10 @@ pub fn size_finding(bytes: usize, cfg: &DetectConfig) -> Option<Finding> {
 
 fn scan_leaf(text: &str, path: &str, cfg: &DetectConfig, report: &mut ResultReport) {
     report.bytes += text.len();
-    scan_views(&[&INJECTION], text, path, &mut report.findings);
+    let secrets = scan_result_views(text, path, cfg.secrets, &mut report.findings);
     image_exfil(text, path, &mut report.findings);
     if cfg.secrets {
-        report.findings.extend(find_secrets(text, path));
+        report.findings.extend(secret_findings(secrets, text, path));
     }
     if cfg.pii {
         report.findings.extend(find_pii(text, path));

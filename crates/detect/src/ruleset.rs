@@ -63,6 +63,8 @@ pub(crate) struct RuleSet {
     gate: Regex,
     /// Longest keyword, in bytes.
     longest: usize,
+    /// The distinct keywords, lowercase.
+    keywords: Vec<String>,
     /// For each distinct keyword, the rules it triggers.
     keyword_rules: Vec<Vec<usize>>,
 }
@@ -83,14 +85,9 @@ impl RuleSet {
                 }
             }
         }
-        let prefilter = AhoCorasickBuilder::new()
-            .ascii_case_insensitive(true)
-            .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
-            .build(&keywords)
-            .unwrap_or_else(|e| panic!("invariant: keyword automaton builds: {e}"));
         let longest = keywords.iter().map(String::len).max().unwrap_or(0);
         let gate = keyword_gate(&keywords);
+        let prefilter = keyword_automaton(&keywords);
         let regexes = specs
             .iter()
             .map(|s| {
@@ -104,15 +101,34 @@ impl RuleSet {
             prefilter,
             gate,
             longest,
+            keywords,
             keyword_rules,
         }
+    }
+
+    /// The distinct keywords (lowercase); a keyword hit's index is its position here.
+    pub(crate) fn keywords(&self) -> &[String] {
+        &self.keywords
     }
 
     /// Which rules have a keyword in `text`, and where: per rule, merged byte windows around
     /// its keyword hits (empty when the rule was not triggered).
     pub(crate) fn triggered(&self, text: &str) -> Vec<Vec<std::ops::Range<usize>>> {
+        self.windows(
+            text,
+            &keyword_hits(&self.gate, &self.prefilter, self.longest, text),
+        )
+    }
+
+    /// Per rule, the merged windows around the given keyword hits (`(start, end, keyword)`,
+    /// ordered by end, as [`keyword_hits`] reports them).
+    pub(crate) fn windows(
+        &self,
+        text: &str,
+        hits: &[(usize, usize, usize)],
+    ) -> Vec<Vec<std::ops::Range<usize>>> {
         let mut hit: Vec<Vec<std::ops::Range<usize>>> = vec![Vec::new(); self.specs.len()];
-        for (start, end, pattern) in self.keyword_hits(text) {
+        for &(start, end, pattern) in hits {
             for &r in &self.keyword_rules[pattern] {
                 let margin = if LONG_RULES.contains(&self.specs[r].id) {
                     LONG_MARGIN
@@ -130,29 +146,18 @@ impl RuleSet {
         hit
     }
 
-    /// Every keyword occurrence in `text` as `(start, end, keyword)`, ordered by end, exactly
-    /// what an overlapping search of the whole text reports, for the cost of one
-    /// non-overlapping pass: a leftmost-first search misses only occurrences that start inside
-    /// one of its matches, so an overlapping search within a keyword's length of each match end
-    /// finds them.
-    fn keyword_hits(&self, text: &str) -> Vec<(usize, usize, usize)> {
-        let mut hits = Vec::new();
-        for m in self.gate.find_iter(text) {
-            let lo = floor_boundary(text, m.end().saturating_sub(self.longest));
-            let hi = ceil_boundary(text, (m.end() + self.longest).min(text.len()));
-            for o in self.prefilter.find_overlapping_iter(&text[lo..hi]) {
-                hits.push((o.start() + lo, o.end() + lo, o.pattern().as_usize()));
-            }
-        }
-        hits.sort_unstable_by_key(|&(start, end, pattern)| (end, start, pattern));
-        hits.dedup();
-        hits
-    }
-
     /// Every confirmed match in `text`, rule by rule. Each triggered rule's regex runs only on
     /// the windows around its keyword hits, so cost follows the hits, not the text length.
     pub(crate) fn matches<'s>(&'s self, text: &str) -> Vec<RuleMatch<'s>> {
-        let hit = self.triggered(text);
+        self.matches_in(text, &self.triggered(text))
+    }
+
+    /// The confirmed matches within per-rule windows (from [`RuleSet::windows`]).
+    pub(crate) fn matches_in<'s>(
+        &'s self,
+        text: &str,
+        hit: &[Vec<std::ops::Range<usize>>],
+    ) -> Vec<RuleMatch<'s>> {
         let mut out = Vec::new();
         for (i, windows) in hit.iter().enumerate() {
             for w in windows {
@@ -188,9 +193,43 @@ impl RuleSet {
     }
 }
 
+/// Every keyword occurrence in `text` as `(start, end, keyword)`, ordered by end, exactly
+/// what an overlapping search of the whole text reports, for the cost of one non-overlapping
+/// pass of `gate` (the keywords of `prefilter` as one regex; `longest` is the longest, in
+/// bytes): a leftmost-first search misses only occurrences that start inside one of its
+/// matches, so an overlapping search within a keyword's length of each match end finds them.
+pub(crate) fn keyword_hits(
+    gate: &Regex,
+    prefilter: &AhoCorasick,
+    longest: usize,
+    text: &str,
+) -> Vec<(usize, usize, usize)> {
+    let mut hits = Vec::new();
+    for m in gate.find_iter(text) {
+        let lo = floor_boundary(text, m.end().saturating_sub(longest));
+        let hi = ceil_boundary(text, (m.end() + longest).min(text.len()));
+        for o in prefilter.find_overlapping_iter(&text[lo..hi]) {
+            hits.push((o.start() + lo, o.end() + lo, o.pattern().as_usize()));
+        }
+    }
+    hits.sort_unstable_by_key(|&(start, end, pattern)| (end, start, pattern));
+    hits.dedup();
+    hits
+}
+
+/// An ASCII-case-insensitive automaton over `keywords` for overlapping searches.
+pub(crate) fn keyword_automaton(keywords: &[String]) -> AhoCorasick {
+    AhoCorasickBuilder::new()
+        .ascii_case_insensitive(true)
+        .match_kind(MatchKind::Standard)
+        .kind(Some(AhoCorasickKind::DFA))
+        .build(keywords)
+        .unwrap_or_else(|e| panic!("invariant: keyword automaton builds: {e}"))
+}
+
 /// One regex matching exactly the keywords the automaton matches: the literals, ASCII
 /// case-insensitively (`(?i-u)` folds ASCII letters only, like `ascii_case_insensitive`).
-fn keyword_gate(keywords: &[String]) -> Regex {
+pub(crate) fn keyword_gate(keywords: &[String]) -> Regex {
     let alternation: Vec<String> = keywords.iter().map(|k| regex::escape(k)).collect();
     regex::RegexBuilder::new(&format!("(?i-u:{})", alternation.join("|")))
         .size_limit(1 << 24)
@@ -272,7 +311,10 @@ mod tests {
             .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
             .collect();
         want.sort_unstable_by_key(|&(s, e, p)| (e, s, p));
-        assert_eq!(rs.keyword_hits(text), want);
+        assert_eq!(
+            keyword_hits(&rs.gate, &rs.prefilter, rs.longest, text),
+            want
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::finding::Finding;
 use crate::ruleset::{RuleMatch, RuleSet};
 use crate::secret_rules::SECRET_RULES;
 
-static RULES: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::new(SECRET_RULES));
+pub(crate) static RULES: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::new(SECRET_RULES));
 
 /// Rules whose match must also look random (entropy, mixed character classes).
 const ENTROPY_GATED: &[&str] = &[
@@ -67,8 +67,14 @@ pub fn looks_random(s: &str, min_entropy: f64) -> bool {
 
 /// Every secret in `text`, each with an exact span (the secret itself, for typed redaction).
 pub fn find_secrets(text: &str, path: &str) -> Vec<Finding> {
+    secret_findings(RULES.matches(text), text, path)
+}
+
+/// The findings of the secret table's matches in `text` (from [`RULES`], alone or fused
+/// with other tables).
+pub(crate) fn secret_findings(matches: Vec<RuleMatch<'_>>, text: &str, path: &str) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
-    for m in RULES.matches(text) {
+    for m in matches {
         if !accept(&m, text) {
             continue;
         }

@@ -7,14 +7,19 @@ use std::sync::LazyLock;
 use crate::argument_rules::ARGUMENT_RULES;
 use crate::decode::decode_segments;
 use crate::finding::{Class, Finding, Severity};
+use crate::fused::FusedRules;
 use crate::injection_rules::{INJECTION_RULES, POISON_RULES};
-use crate::normalize::{HiddenChars, normalize};
-use crate::ruleset::RuleSet;
+use crate::normalize::{HiddenChars, Normalized, normalize};
+use crate::ruleset::{RuleMatch, RuleSet};
+use crate::secrets::RULES as SECRETS;
 
 /// Prompt-injection rules (results, definitions, arguments).
 pub(crate) static INJECTION: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::new(INJECTION_RULES));
 /// Tool-poisoning rules (definitions only).
 pub(crate) static POISON: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::new(POISON_RULES));
+/// The injection and secret tables, sharing one keyword pass (result leaves).
+static INJECTION_AND_SECRETS: LazyLock<FusedRules> =
+    LazyLock::new(|| FusedRules::new(&[&INJECTION, &SECRETS]));
 /// Code, command, SQL and traversal rules (arguments).
 pub(crate) static ARGUMENT: LazyLock<RuleSet> = LazyLock::new(|| RuleSet::new(ARGUMENT_RULES));
 
@@ -46,18 +51,66 @@ pub(crate) fn scan_views(rule_sets: &[&RuleSet], raw: &str, path: &str, out: &mu
     let exact = matches!(n.text, std::borrow::Cow::Borrowed(_));
     let mut seen: HashSet<&'static str> = HashSet::new();
     for rs in rule_sets {
-        push_matches(rs, &n.text, path, exact, &mut seen, out);
+        push_matches(rs.matches(&n.text), &n.text, path, exact, &mut seen, out);
     }
+    scan_other_views(rule_sets, &n, path, &mut seen, out);
+}
+
+/// Injection rules of a result leaf, as `scan_views(&[&INJECTION], …)`, and the secret rules'
+/// matches in `raw`: from the same keyword pass when normalising left `raw` as it was (the
+/// usual case), else from a pass of their own.
+/// Without `with_secrets`, only the injection rules run and no matches are returned.
+pub(crate) fn scan_result_views(
+    raw: &str,
+    path: &str,
+    with_secrets: bool,
+    out: &mut Vec<Finding>,
+) -> Vec<RuleMatch<'static>> {
+    if !with_secrets {
+        scan_views(&[&INJECTION], raw, path, out);
+        return Vec::new();
+    }
+    let n = normalize(raw);
+    hidden_findings(&n.hidden, path, out);
+    let mut seen: HashSet<&'static str> = HashSet::new();
+    let secrets = if matches!(n.text, std::borrow::Cow::Borrowed(_)) {
+        let mut tables = INJECTION_AND_SECRETS.matches(raw).into_iter();
+        let injection = tables.next().unwrap_or_default();
+        push_matches(injection, raw, path, true, &mut seen, out);
+        tables.next().unwrap_or_default()
+    } else {
+        push_matches(
+            INJECTION.matches(&n.text),
+            &n.text,
+            path,
+            false,
+            &mut seen,
+            out,
+        );
+        SECRETS.matches(raw)
+    };
+    scan_other_views(&[&INJECTION], &n, path, &mut seen, out);
+    secrets
+}
+
+/// The smuggled (Unicode tags) and decoded views of a normalised leaf.
+fn scan_other_views(
+    rule_sets: &[&RuleSet],
+    n: &Normalized<'_>,
+    path: &str,
+    seen: &mut HashSet<&'static str>,
+    out: &mut Vec<Finding>,
+) {
     if !n.smuggled.is_empty() {
         for rs in rule_sets {
-            push_matches(rs, &n.smuggled, path, false, &mut seen, out);
+            push_matches(rs.matches(&n.smuggled), &n.smuggled, path, false, seen, out);
         }
     }
     let before_decoded = out.len();
     for d in decode_segments(&n.text) {
         let inner = normalize(&d.text);
         for rs in rule_sets {
-            push_matches(rs, &inner.text, path, false, &mut seen, out);
+            push_matches(rs.matches(&inner.text), &inner.text, path, false, seen, out);
         }
     }
     if out.len() > before_decoded {
@@ -73,14 +126,14 @@ pub(crate) fn scan_views(rule_sets: &[&RuleSet], raw: &str, path: &str, out: &mu
 }
 
 fn push_matches(
-    rs: &RuleSet,
+    matches: Vec<RuleMatch<'_>>,
     text: &str,
     path: &str,
     exact: bool,
     seen: &mut HashSet<&'static str>,
     out: &mut Vec<Finding>,
 ) {
-    for m in rs.matches(text) {
+    for m in matches {
         if NEGATABLE.contains(&m.rule.id) && negated(text, m.value.start) {
             continue;
         }
