@@ -82,6 +82,28 @@ struct Args {
     /// policies.
     #[arg(long, value_enum, default_value = "off")]
     authn: AuthnMode,
+    /// Run the gateway with the threat-detection guards on (`detect:` with default settings:
+    /// injection rules, tier-2 classifier, secrets, PII, pinning with an in-memory store).
+    #[arg(long, value_enum, default_value = "off")]
+    detect: DetectMode,
+}
+
+/// Whether the gateway runs the threat-detection guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum DetectMode {
+    /// No detection (the default).
+    Off,
+    /// `detect:` with its defaults and `pinning.store: memory`.
+    On,
+}
+
+impl DetectMode {
+    fn yaml(self) -> &'static str {
+        match self {
+            Self::Off => "",
+            Self::On => "detect:\n  pinning: { store: memory }\n",
+        }
+    }
 }
 
 /// Whether the gateway authenticates and authorizes.
@@ -182,7 +204,7 @@ impl Args {
             upstream: self.upstream,
             gateway_bin,
             access_log: self.access_log.clone(),
-            extra_yaml: self.limits.yaml() + &self.audit.yaml()? + &authn_yaml,
+            extra_yaml: self.limits.yaml() + &self.audit.yaml()? + &authn_yaml + self.detect.yaml(),
             authorization,
         })
     }
