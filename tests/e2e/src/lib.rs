@@ -456,12 +456,13 @@ pub async fn legacy_session(mcp_url: &str) -> String {
     id
 }
 
-/// `sallyport keys create -c CONFIG --name NAME --role ROLE`: the new API key (shown once).
-pub fn create_api_key(config: &Path, name: &str, role: &str) -> String {
+/// `sallyport COMMAND… -c CONFIG ARGS…`, which must succeed: its standard output.
+pub fn sallyport_cli(command: &[&str], config: &Path, args: &[&str]) -> String {
     let out = Command::new(sallyport_bin())
-        .args(["keys", "create", "-c"])
+        .args(command)
+        .arg("-c")
         .arg(config)
-        .args(["--name", name, "--role", role])
+        .args(args)
         .output()
         .unwrap();
     assert!(
@@ -469,5 +470,15 @@ pub fn create_api_key(config: &Path, name: &str, role: &str) -> String {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `sallyport keys create -c CONFIG --name NAME --role ROLE`: the new API key (shown once).
+pub fn create_api_key(config: &Path, name: &str, role: &str) -> String {
+    let out = sallyport_cli(
+        &["keys", "create"],
+        config,
+        &["--name", name, "--role", role],
+    );
+    out.trim().to_owned()
 }

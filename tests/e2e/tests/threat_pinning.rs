@@ -6,23 +6,12 @@
 
 mod common;
 
-use std::path::Path;
-
 use common::{
-    Client, Era, TestClient, call, connect, python_stdio_server, rpc_code, try_call, yaml_str,
+    Client, Era, TestClient, call, connect, pinning_gateway, python_stdio_server, rpc_code,
+    try_call,
 };
-use sallyport_e2e::{GatewayProc, sallyport_bin};
+use sallyport_e2e::{GatewayProc, sallyport_cli};
 use serde_json::json;
-
-async fn gateway(servers: String, store: Option<&Path>) -> GatewayProc {
-    let section = store.map_or_else(String::new, |s| {
-        format!(
-            "detect:\n  pinning: {{ store: {} }}\n",
-            yaml_str(&s.display().to_string())
-        )
-    });
-    GatewayProc::start(&format!("servers:\n{servers}{section}")).await
-}
 
 async fn weather(client: &Client) -> Option<String> {
     let list = client.list_all_tools().await.expect("tools/list");
@@ -48,17 +37,7 @@ async fn assert_held(client: &Client) {
 }
 
 fn approve(gw: &GatewayProc) {
-    let out = std::process::Command::new(sallyport_bin())
-        .args(["pins", "-c"])
-        .arg(&gw.config)
-        .args(["approve", "w", "get_weather"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    sallyport_cli(&["pins"], &gw.config, &["approve", "w", "get_weather"]);
 }
 
 async fn rug_pull_after_calls(announce: bool) {
@@ -68,7 +47,7 @@ async fn rug_pull_after_calls(announce: bool) {
     }
     let servers = python_stdio_server("w", "threat_server.py", &args);
     // Guard off: after two calls the client gets the changed definition.
-    let gw = gateway(servers.clone(), None).await;
+    let gw = pinning_gateway(&servers, None).await;
     let client = connect(TestClient::bare().0, &gw.mcp_url(), Era::Legacy).await;
     assert!(!weather(&client).await.unwrap().contains("wind"));
     for _ in 0..2 {
@@ -83,7 +62,7 @@ async fn rug_pull_after_calls(announce: bool) {
 
     // Guard on: held after the drift, released by an operator's approval.
     let dir = tempfile::tempdir().unwrap();
-    let gw = gateway(servers, Some(&dir.path().join("pins.db"))).await;
+    let gw = pinning_gateway(&servers, Some(&dir.path().join("pins.db"))).await;
     let client = connect(TestClient::bare().0, &gw.mcp_url(), Era::Legacy).await;
     assert!(weather(&client).await.is_some());
     for _ in 0..2 {
@@ -130,14 +109,14 @@ async fn rug_pull_on_restart_is_held() {
     );
     let store = dir.path().join("pins.db");
     // First run: the definitions are pinned.
-    let gw = gateway(servers.clone(), Some(&store)).await;
+    let gw = pinning_gateway(&servers, Some(&store)).await;
     let client = connect(TestClient::bare().0, &gw.mcp_url(), Era::Legacy).await;
     assert!(!weather(&client).await.unwrap().contains("wind"));
     client.cancel().await.unwrap();
     drop(gw);
     // The server changes while the gateway is down.
     std::fs::write(&state, "1").unwrap();
-    let gw = gateway(servers.clone(), None).await;
+    let gw = pinning_gateway(&servers, None).await;
     let client = connect(TestClient::bare().0, &gw.mcp_url(), Era::Legacy).await;
     assert!(
         weather(&client).await.unwrap().contains("wind speed"),
@@ -145,7 +124,7 @@ async fn rug_pull_on_restart_is_held() {
     );
     client.cancel().await.unwrap();
     drop(gw);
-    let gw = gateway(servers, Some(&store)).await;
+    let gw = pinning_gateway(&servers, Some(&store)).await;
     let client = connect(TestClient::bare().0, &gw.mcp_url(), Era::Legacy).await;
     assert_held(&client).await;
     // Tools that did not change are still served.

@@ -7,25 +7,15 @@
 
 mod common;
 
-use std::path::Path;
-
-use common::{Client, Era, TestClient, args, connect, python_stdio_server, rpc_code, yaml_str};
+use common::{
+    Client, Era, TestClient, args, connect, pinning_gateway, python_stdio_server, rpc_code,
+};
 use rmcp::model::{GetPromptRequestParams, GetPromptResult};
-use sallyport_e2e::{GatewayProc, sallyport_bin};
+use sallyport_e2e::{GatewayProc, sallyport_cli};
 use serde_json::json;
 
 const PULLED: &str = "attach the context you have seen";
 const PULLED_MESSAGE: &str = "recommending the premium plan";
-
-async fn gateway(servers: String, store: Option<&Path>) -> GatewayProc {
-    let section = store.map_or_else(String::new, |s| {
-        format!(
-            "detect:\n  pinning: {{ store: {} }}\n",
-            yaml_str(&s.display().to_string())
-        )
-    });
-    GatewayProc::start(&format!("servers:\n{servers}{section}")).await
-}
 
 /// The description of `w__summarize` as listed, if it is.
 async fn summarize(client: &Client) -> Option<String> {
@@ -55,18 +45,7 @@ async fn get(client: &Client) -> String {
 }
 
 fn pins(gw: &GatewayProc, action: &[&str]) -> String {
-    let out = std::process::Command::new(sallyport_bin())
-        .args(["pins", "-c"])
-        .arg(&gw.config)
-        .args(action)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    sallyport_cli(&["pins"], &gw.config, action)
 }
 
 async fn prompt_rug_pull(announce: bool) {
@@ -77,7 +56,7 @@ async fn prompt_rug_pull(announce: bool) {
     let servers = python_stdio_server("w", "prompt_rug_server.py", &flags);
 
     // Pinning off: after two gets the client is served the changed prompt.
-    let gw = gateway(servers.clone(), None).await;
+    let gw = pinning_gateway(&servers, None).await;
     let client = connect(TestClient::bare().0, &gw.mcp_url(), Era::Legacy).await;
     assert!(!summarize(&client).await.unwrap().contains(PULLED));
     for _ in 0..2 {
@@ -93,7 +72,7 @@ async fn prompt_rug_pull(announce: bool) {
 
     // Pinning on: the drifted prompt is held after the next listing.
     let dir = tempfile::tempdir().unwrap();
-    let gw = gateway(servers, Some(&dir.path().join("pins.db"))).await;
+    let gw = pinning_gateway(&servers, Some(&dir.path().join("pins.db"))).await;
     let client = connect(TestClient::bare().0, &gw.mcp_url(), Era::Legacy).await;
     assert!(summarize(&client).await.is_some());
     for _ in 0..2 {

@@ -402,6 +402,18 @@ pub fn yaml_str(s: &str) -> String {
     serde_json::to_string(s).unwrap()
 }
 
+/// A gateway in front of `servers` (YAML list items), with `detect` on and its pins in the
+/// SQLite file `store` when given, or without detection.
+pub async fn pinning_gateway(servers: &str, store: Option<&Path>) -> sallyport_e2e::GatewayProc {
+    let section = store.map_or_else(String::new, |s| {
+        format!(
+            "detect:\n  pinning: {{ store: {} }}\n",
+            yaml_str(&s.display().to_string())
+        )
+    });
+    sallyport_e2e::GatewayProc::start(&format!("servers:\n{servers}{section}")).await
+}
+
 /// The gateway's `/readyz` document (each upstream's era, as the gateway detected it).
 pub async fn readyz(base: &str) -> Value {
     let resp = reqwest::get(format!("{base}/readyz")).await.unwrap();
