@@ -49,6 +49,18 @@ pub use pinning::PinGuard;
 pub use result::ResultGuard;
 pub use store::{HoldKind, Pin, PinStore, StoreError, default_store_path};
 
+/// Why the detection guards cannot be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// The pin store cannot be opened or read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The tier-3 injection classifier the detector settings ask for cannot be loaded.
+    #[error(transparent)]
+    Tier3(#[from] sallyport_detect::Tier3Error),
+}
+
 /// Opens the pin store the config names (`memory`, a path, or the default path).
 pub fn open_store(cfg: &DetectionConfig) -> Result<PinStore, StoreError> {
     match &cfg.pinning.store {
@@ -60,7 +72,7 @@ pub fn open_store(cfg: &DetectionConfig) -> Result<PinStore, StoreError> {
 
 /// The detection guards, in stage order, sharing one pin store and one memory of listed
 /// definitions. Put them after authorization.
-pub fn build(cfg: &DetectionConfig) -> Result<Vec<Box<dyn Guard>>, StoreError> {
+pub fn build(cfg: &DetectionConfig) -> Result<Vec<Box<dyn Guard>>, BuildError> {
     build_with_store(cfg, open_store(cfg)?)
 }
 
@@ -68,7 +80,7 @@ pub fn build(cfg: &DetectionConfig) -> Result<Vec<Box<dyn Guard>>, StoreError> {
 pub fn build_with_store(
     cfg: &DetectionConfig,
     store: PinStore,
-) -> Result<Vec<Box<dyn Guard>>, StoreError> {
+) -> Result<Vec<Box<dyn Guard>>, BuildError> {
     let actions = Arc::new(action::ActionTable::new(cfg));
     let book = Arc::new(book::ToolBook::default());
     let pins = Arc::new(pins::PinBook::new(store, cfg.pinning.mode)?);
@@ -118,7 +130,7 @@ pub fn build_with_store(
 /// The tier-3 classifier when the settings ask for it, with a warning about its cost.
 fn load_tier3(
     detectors: &sallyport_detect::DetectConfig,
-) -> Result<Option<Arc<sallyport_detect::Tier3>>, StoreError> {
+) -> Result<Option<Arc<sallyport_detect::Tier3>>, BuildError> {
     let tier3 = sallyport_detect::Tier3::load(detectors)?;
     if tier3.is_some() {
         tracing::warn!(

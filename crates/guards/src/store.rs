@@ -81,9 +81,6 @@ pub enum StoreError {
     /// A query failed.
     #[error("pin store: {0}")]
     Sql(#[from] rusqlite::Error),
-    /// The tier-3 injection classifier the detector settings ask for cannot be loaded.
-    #[error("{0}")]
-    Tier3(#[from] sallyport_detect::Tier3Error),
 }
 
 /// The SQLite pin store.

@@ -211,9 +211,9 @@ pub enum BuildError {
     /// The `network` section cannot be built (bad address, unreadable reputation file).
     #[error("network: {0}")]
     Network(#[from] sallyport_network::BuildError),
-    /// The `detect` section's pin store cannot be opened.
+    /// The `detect` section cannot be built (pin store, tier-3 classifier).
     #[error("detect: {0}")]
-    Detect(#[from] sallyport_guards::StoreError),
+    Detect(#[from] sallyport_guards::BuildError),
 }
 
 /// Builds a core from a validated config. `cursor_key` is used when the config sets none.
