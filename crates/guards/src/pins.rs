@@ -2,7 +2,8 @@
 //! template or resource: [`ItemKind`]) the approved one, did it drift, is it new; is this item
 //! held; quarantine one. A cache in front of the store keeps uses of trusted items off SQLite;
 //! held ones are re-read on every use, so an approval given by `sallyport pins approve`
-//! (another process) takes effect at once.
+//! (another process) takes effect at once. An in-memory store, which nothing else can write,
+//! also remembers which items it does not hold until its next write.
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
@@ -29,9 +30,16 @@ pub(crate) struct PinBook {
     store: PinStore,
     mode: PinMode,
     cache: Mutex<HashMap<(String, String), Standing>>,
+    /// Items the store did not hold, with its [`PinStore::version`] then (in-memory stores
+    /// only): a use of a never-listed tool need not run a SQLite query each time (at 1,000
+    /// calls/s that query cost ~10 µs a call, run with cold CPU caches).
+    absent: Mutex<HashMap<(String, String), u64>>,
 }
 
 type Key = (String, String);
+
+/// Most remembered absences; the memo is emptied when full.
+const MAX_ABSENT: usize = 4096;
 
 impl PinBook {
     pub(crate) fn new(store: PinStore, mode: PinMode) -> Result<Self, StoreError> {
@@ -44,6 +52,7 @@ impl PinBook {
             store,
             mode,
             cache: Mutex::new(cache),
+            absent: Mutex::default(),
         })
     }
 
@@ -187,19 +196,48 @@ impl PinBook {
         kind: ItemKind,
         id: &str,
     ) -> Result<Option<Standing>, StoreError> {
-        let key = kind.key(id);
-        let cached = self
-            .cache()
-            .get(&(server.to_owned(), key.clone().into_owned()))
-            .cloned();
+        let key = (server.to_owned(), kind.key(id).into_owned());
+        let cached = self.cache().get(&key).cloned();
         match cached {
             Some(s @ Standing::Trusted { .. }) => Ok(Some(s)),
             // Held, or never seen by this process: ask the store (an approval may be new).
-            _ => match self.store.get(server, &key)? {
-                Some(pin) => Ok(Some(self.remember(server, &key, standing_of(&pin)))),
-                None => Ok(None),
-            },
+            Some(Standing::Held { .. }) => self.lookup(key),
+            None if self.known_absent(&key) => Ok(None),
+            None => self.lookup(key),
         }
+    }
+
+    /// The store's pin of `key`, remembered.
+    fn lookup(&self, key: Key) -> Result<Option<Standing>, StoreError> {
+        let version = self.store.version();
+        match self.store.get(&key.0, &key.1)? {
+            Some(pin) => Ok(Some(self.remember(&key.0, &key.1, standing_of(&pin)))),
+            None => {
+                if let Some(v) = version {
+                    let mut absent = self.absent_lock();
+                    // Tool names come from clients: keep the memo bounded.
+                    if absent.len() >= MAX_ABSENT {
+                        absent.clear();
+                    }
+                    absent.insert(key, v);
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Whether the store did not hold `key` when last asked and has not been written since.
+    fn known_absent(&self, key: &Key) -> bool {
+        let Some(now) = self.store.version() else {
+            return false;
+        };
+        self.absent_lock().get(key) == Some(&now)
+    }
+
+    fn absent_lock(&self) -> MutexGuard<'_, HashMap<Key, u64>> {
+        self.absent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// A held resource template of `server` that `uri` expands, as its URI template and

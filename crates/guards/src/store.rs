@@ -3,6 +3,7 @@
 //! see `item.rs`), in SQLite (a file shared with `sallyport pins`, or in memory for tests).
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -87,6 +88,10 @@ pub enum StoreError {
 #[derive(Debug)]
 pub struct PinStore {
     conn: Mutex<Connection>,
+    /// In memory: no other connection can read or write it (see [`PinStore::version`]).
+    private: bool,
+    /// Writes made through this store.
+    writes: AtomicU64,
 }
 
 const SCHEMA: &str = "
@@ -126,19 +131,32 @@ impl PinStore {
         conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(err)?;
-        Self::init(conn)
+        Self::init(conn, false)
     }
 
     /// A store in memory (tests, `store: memory`).
     pub fn in_memory() -> Result<Self, StoreError> {
-        Self::init(Connection::open_in_memory()?)
+        Self::init(Connection::open_in_memory()?, true)
     }
 
-    fn init(conn: Connection) -> Result<Self, StoreError> {
+    fn init(conn: Connection, private: bool) -> Result<Self, StoreError> {
         conn.execute_batch(SCHEMA)?;
         Ok(Self {
             conn: Mutex::new(conn),
+            private,
+            writes: AtomicU64::new(0),
         })
+    }
+
+    /// A number that changes whenever the store's content may have, when this store is the
+    /// only writer (in memory); `None` for a file, which other processes may change at any
+    /// time (`sallyport pins approve`, another gateway sharing it).
+    pub(crate) fn version(&self) -> Option<u64> {
+        self.private.then(|| self.writes.load(Ordering::Acquire))
+    }
+
+    fn wrote(&self) {
+        self.writes.fetch_add(1, Ordering::AcqRel);
     }
 
     fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -188,6 +206,7 @@ impl PinStore {
                 i64::try_from(pin.updated_ms).unwrap_or(i64::MAX),
             ],
         )?;
+        self.wrote();
         Ok(())
     }
 
@@ -229,6 +248,7 @@ impl PinStore {
             "INSERT OR IGNORE INTO baselines (server, at_ms) VALUES (?1, ?2)",
             params![server, now],
         )?;
+        self.wrote();
         Ok(())
     }
 }

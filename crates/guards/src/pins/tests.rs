@@ -215,3 +215,62 @@ fn reads_expanding_a_held_template_find_it() {
             .is_none()
     );
 }
+
+#[test]
+fn an_unknown_item_is_remembered_until_the_store_changes() {
+    let b = book(PinMode::Tofu);
+    for _ in 0..2 {
+        assert_eq!(b.called("m", ItemKind::Tool, "add").unwrap(), None);
+    }
+    assert_eq!(b.absent_lock().len(), 1);
+    // A write (here a quarantine of another tool) makes every remembered absence stale.
+    b.quarantine("m", ItemKind::Tool, "sub", None, "flagged")
+        .unwrap();
+    assert!(!b.known_absent(&("m".into(), "add".into())));
+    b.listed("m", ItemKind::Tool, "add", &tool("Adds."))
+        .unwrap();
+    assert_eq!(
+        b.called("m", ItemKind::Tool, "add").unwrap(),
+        Some(Standing::Trusted { note: None })
+    );
+}
+
+#[test]
+fn a_file_store_is_asked_about_unknown_items_every_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("pins.db");
+    let b = PinBook::new(PinStore::open(&path).unwrap(), PinMode::Tofu).unwrap();
+    assert_eq!(b.called("m", ItemKind::Tool, "add").unwrap(), None);
+    // Another process (another connection to the same file) pins it: seen at once.
+    let other = PinStore::open(&path).unwrap();
+    other
+        .put(&Pin {
+            server: "m".into(),
+            tool: "add".into(),
+            held: Some(HoldKind::New),
+            approved_hash: None,
+            approved_nameless: None,
+            approved_definition: None,
+            seen_hash: "h".into(),
+            seen_definition: "{}".into(),
+            detail: None,
+            updated_ms: 0,
+        })
+        .unwrap();
+    assert_eq!(
+        held(&b.called("m", ItemKind::Tool, "add").unwrap().unwrap()),
+        Some(HoldKind::New)
+    );
+}
+
+#[test]
+fn remembered_absences_stay_bounded() {
+    let b = book(PinMode::Tofu);
+    for i in 0..MAX_ABSENT + 10 {
+        assert_eq!(
+            b.called("m", ItemKind::Tool, &format!("t{i}")).unwrap(),
+            None
+        );
+    }
+    assert!(b.absent_lock().len() <= MAX_ABSENT);
+}
