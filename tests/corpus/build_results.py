@@ -125,21 +125,13 @@ def injected_outputs():
                                 {"content": [{"type": "text", "text": text}]}, split=sp))
     return out
 
-def _norm(text):
-    return " ".join(text.lower().split())
-
 def slabs():
-    """S-Labs: all of train.csv and validation.csv go to tune/ (the tier-2 and tier-3 heads are
-    trained on them), except rows whose text also appears in test.csv; test.csv goes to test/."""
     out = []
-    test_rows = list(csv.DictReader(open(os.path.join(SLABS, "test.csv"))))
-    in_test = {_norm(r["text"]) for r in test_rows}
-    for part in ("train", "validation"):
-        for i, r in enumerate(csv.DictReader(open(os.path.join(SLABS, part + ".csv")))):
-            if _norm(r["text"]) in in_test:
-                continue
-            out.append(case(f"slabs-{part}-{i}", "malicious" if r["label"] == "1" else "benign", "prompt_injection", "result", "s-labs", "MIT", r["text"], split="tune"))
-    for i, r in enumerate(test_rows):
+    rows = list(csv.DictReader(open(os.path.join(SLABS, "train.csv"))))
+    R2 = random.Random(7)
+    for i, r in enumerate(R2.sample(rows, 3000)):
+        out.append(case(f"slabs-train-{i}", "malicious" if r["label"] == "1" else "benign", "prompt_injection", "result", "s-labs", "MIT", r["text"], split="tune"))
+    for i, r in enumerate(csv.DictReader(open(os.path.join(SLABS, "test.csv")))):
         out.append(case(f"slabs-test-{i}", "malicious" if r["label"] == "1" else "benign", "prompt_injection", "result", "s-labs", "MIT", r["text"], split="test"))
     return out
 
