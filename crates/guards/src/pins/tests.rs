@@ -242,24 +242,13 @@ fn a_file_store_is_asked_about_unknown_items_every_time() {
     let b = PinBook::new(PinStore::open(&path).unwrap(), PinMode::Tofu).unwrap();
     assert_eq!(b.called("m", ItemKind::Tool, "add").unwrap(), None);
     // Another process (another connection to the same file) pins it: seen at once.
-    let other = PinStore::open(&path).unwrap();
+    let other = PinBook::new(PinStore::open(&path).unwrap(), PinMode::Tofu).unwrap();
     other
-        .put(&Pin {
-            server: "m".into(),
-            tool: "add".into(),
-            held: Some(HoldKind::New),
-            approved_hash: None,
-            approved_nameless: None,
-            approved_definition: None,
-            seen_hash: "h".into(),
-            seen_definition: "{}".into(),
-            detail: None,
-            updated_ms: 0,
-        })
+        .listed("m", ItemKind::Tool, "add", &tool("Adds."))
         .unwrap();
     assert_eq!(
-        held(&b.called("m", ItemKind::Tool, "add").unwrap().unwrap()),
-        Some(HoldKind::New)
+        b.called("m", ItemKind::Tool, "add").unwrap(),
+        Some(Standing::Trusted { note: None })
     );
 }
 
