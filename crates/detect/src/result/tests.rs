@@ -119,12 +119,36 @@ fn benign_outputs_pass() {
         r#"{"temperature": 21.5, "unit": "celsius", "city": "Lisbon"}"#,
         "fn main() {\n    println!(\"hello\");\n}\n",
         "The meeting was moved to Thursday. Please bring the quarterly numbers.",
+        // Short, ordinary results of the kind the S-Labs-trained tiers once flagged, and lines
+        // the end-to-end tests send through the gateway.
+        "aws_access_key_id = AKIAIOSFODNN7EXAMPLE",
+        "aws_access_key_id = [REDACTED:aws_access_key]",
+        "Successfully wrote 120 bytes to /tmp/notes.txt",
+        "No results found for 'invoice'",
+        "Echo: hello from the demo",
+        "The sum of 2 and 3 is 5.",
+        ".and_then(|e| e.get(\"code\"))",
     ] {
         assert!(
             !flagged(text),
             "{text:?}: {:?}",
             scan_result_text(text, &cfg()).findings
         );
+    }
+}
+
+#[test]
+fn short_results_of_both_eras_pass() {
+    // A 2026-07-28 result carries `resultType: "complete"`; every leaf here is one word.
+    for text in ["hello", "true", "ok", "42"] {
+        let mut result = json!({"content": [{"type": "text", "text": text}], "isError": false});
+        assert!(
+            !scan_result(&result, &cfg()).injection_detected(&cfg()),
+            "{text}"
+        );
+        result["resultType"] = json!("complete");
+        let r = scan_result(&result, &cfg());
+        assert!(!r.injection_detected(&cfg()), "{text}: {:?}", r.findings);
     }
 }
 
