@@ -11,10 +11,10 @@ use serde_json::Value;
 use crate::config::DetectConfig;
 use crate::decode::{decode_percent, unreachable_regex};
 use crate::finding::{Class, Finding, Severity};
-use crate::secrets::find_secrets;
+use crate::secrets::secret_findings;
 use crate::sensitive_paths::find_sensitive_path;
 use crate::ssrf::{AddressClass, UrlAssessment, classify_ip, classify_url};
-use crate::text_scan::{ARGUMENT, INJECTION, scan_views};
+use crate::text_scan::scan_argument_views;
 use crate::walk::for_each_string;
 
 /// What one argument scan found.
@@ -52,7 +52,7 @@ pub fn scan_arguments(arguments: &Value, cfg: &DetectConfig) -> ArgumentReport {
 
 /// Scan one argument string (its JSON pointer in `path`).
 pub fn scan_argument_text(text: &str, path: &str, cfg: &DetectConfig, out: &mut Vec<Finding>) {
-    scan_views(&[&ARGUMENT, &INJECTION], text, path, out);
+    let secrets = scan_argument_views(text, path, cfg.secrets, out);
     let decoded = decode_percent(text).and_then(|b| String::from_utf8(b).ok());
     let sensitive = find_sensitive_path(text, path).or_else(|| {
         decoded
@@ -66,7 +66,7 @@ pub fn scan_argument_text(text: &str, path: &str, cfg: &DetectConfig, out: &mut 
     out.extend(sensitive);
     ssrf(text, path, out);
     if cfg.secrets {
-        out.extend(find_secrets(text, path));
+        out.extend(secret_findings(secrets, text, path));
     }
 }
 
