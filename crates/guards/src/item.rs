@@ -52,16 +52,6 @@ impl ItemKind {
         }
     }
 
-    /// The kind a request uses (`tools/call`, `prompts/get`, `resources/read`).
-    pub(crate) fn of_use(method: &str) -> Option<Self> {
-        match method {
-            "tools/call" => Some(Self::Tool),
-            "prompts/get" => Some(Self::Prompt),
-            "resources/read" => Some(Self::Resource),
-            _ => None,
-        }
-    }
-
     /// The kind of a store key.
     pub(crate) fn of_key(key: &str) -> Self {
         PREFIXES
@@ -107,15 +97,6 @@ impl ItemKind {
             Self::Prompt => "prompt",
             Self::Template => "resource template",
             Self::Resource => "resource",
-        }
-    }
-
-    /// What using one is called in a reason: `call to`, `get of`, `read of`.
-    pub(crate) fn use_of(self) -> &'static str {
-        match self {
-            Self::Tool => "call to",
-            Self::Prompt => "get of",
-            Self::Template | Self::Resource => "read of",
         }
     }
 

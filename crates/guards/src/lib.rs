@@ -4,7 +4,7 @@
 //! | guard | sees | does |
 //! |---|---|---|
 //! | `tool_definition` | `tools/list`, `prompts/list` pages per upstream; upstream instructions; `tools/call` | removes (or redacts, quarantines) poisoned definitions, refuses calls to withheld tools |
-//! | `tool_pin` | `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list` pages; `tools/call`, `prompts/get`, `resources/read` | pins definitions (TOFU or approval), holds drifted and new ones, refuses uses of held ones (`tool_quarantined`) |
+//! | `tool_pin` | `tools/list`, `prompts/list`, `resources/list`, `resources/templates/list` pages; `tools/call`, `prompts/get`, `resources/read`, `resources/subscribe`, `completion/complete` | pins definitions (TOFU or approval), holds drifted and new ones, refuses uses of held ones (`tool_quarantined`) |
 //! | `tool_arguments` | `tools/call` | schema validation against the listed `inputSchema`, injection, traversal, SSRF, secrets |
 //! | `tool_flow` | `tools/call` | sensitive read then egress by one principal within a window |
 //! | `tool_result` | results, notifications and requests from upstreams | injection/exfiltration, secrets and PII redaction, size, error sanitizing |

@@ -1,8 +1,8 @@
 //! `tool_pin`: pins each upstream's tool, prompt, resource-template and resource definitions
 //! (trust on first use, or by approval) and holds one whose definition drifts, or that appears
 //! after the first listing of its kind: it is removed from lists, and uses of it (`tools/call`,
-//! `prompts/get`, `resources/read`) are refused with `tool_quarantined` until an operator
-//! approves the new version. A read of a URI no listed resource names is refused when it
+//! `prompts/get`, `resources/read`, `resources/subscribe`, and `completion/complete` naming it)
+//! are refused with `tool_quarantined` until an operator approves the new version. A read of a URI no listed resource names is refused when it
 //! expands a held resource template. Uses of items a threat guard quarantined are refused
 //! here too. One path serves every kind, described by [`ItemKind`].
 
@@ -150,17 +150,11 @@ impl PinGuard {
         Ok(())
     }
 
-    /// A use (`tools/call`, `prompts/get`, `resources/read`) of the item `id`.
-    fn call(
-        &self,
-        ex: &Exchange<'_>,
-        server: &str,
-        kind: ItemKind,
-        id: &str,
-    ) -> Result<Verdict, GuardError> {
-        let (kind, id, standing) = self.standing(server, kind, id)?;
+    /// A use of an item (see [`Use`]).
+    fn call(&self, ex: &Exchange<'_>, server: &str, used: Use<'_>) -> Result<Verdict, GuardError> {
+        let (kind, id, standing) = self.standing(server, used.kind, used.id)?;
         let key = kind.key(&id);
-        let (use_of, label) = (kind.use_of(), label(kind));
+        let (use_of, label) = (used.verb, label(kind));
         let (why, detail) = match standing {
             Some(Standing::Trusted { .. }) => return Ok(Verdict::Allow),
             // A resource never listed (read through a template) has no pin of its own.
@@ -227,13 +221,53 @@ fn held_why(hold: HoldKind) -> &'static str {
     }
 }
 
-/// The item a request uses: a tool or prompt name (upstream-local, as routed), or the
-/// upstream's own URI of a resource.
-fn used<'a>(ex: &Exchange<'a>, kind: ItemKind) -> Option<&'a str> {
-    match kind {
-        ItemKind::Tool | ItemKind::Prompt => ex.tool,
-        ItemKind::Template | ItemKind::Resource => ex.message.param_str("uri"),
-    }
+/// The item a request uses, with the verb reasons name the use by.
+#[derive(Debug, Clone, Copy)]
+struct Use<'a> {
+    kind: ItemKind,
+    /// A tool or prompt name (upstream-local, as routed), or the upstream's own URI or URI
+    /// template.
+    id: &'a str,
+    verb: &'static str,
+}
+
+/// What `ex` (a request routed to an upstream) uses, if it uses a pinnable item: a tool
+/// call, a prompt get, a resource read or subscription, or a completion for a prompt's or a
+/// resource template's (or resource's) arguments.
+fn use_of<'a>(ex: &Exchange<'a>) -> Option<Use<'a>> {
+    let uri = |v: &'a Value| v.get("uri").and_then(Value::as_str);
+    let (kind, id, verb) = match ex.method? {
+        "tools/call" => (ItemKind::Tool, ex.tool?, "call to"),
+        "prompts/get" => (ItemKind::Prompt, ex.tool?, "get of"),
+        "resources/read" => (ItemKind::Resource, ex.message.param_str("uri")?, "read of"),
+        "resources/subscribe" => (
+            ItemKind::Resource,
+            ex.message.param_str("uri")?,
+            "subscription to",
+        ),
+        "completion/complete" => {
+            let reference = ex.message.params()?.get("ref")?;
+            match reference.get("type")?.as_str()? {
+                "ref/prompt" => (
+                    ItemKind::Prompt,
+                    reference.get("name")?.as_str()?,
+                    "completion for",
+                ),
+                "ref/resource" => {
+                    let id = uri(reference)?;
+                    let kind = if id.contains('{') {
+                        ItemKind::Template
+                    } else {
+                        ItemKind::Resource
+                    };
+                    (kind, id, "completion for")
+                }
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(Use { kind, id, verb })
 }
 
 impl Guard for PinGuard {
@@ -249,10 +283,7 @@ impl Guard for PinGuard {
                         && ex.message.is_response()
                         && ex.method.and_then(ItemKind::of_list).is_some()
                 }
-                Direction::ClientToServer => ex
-                    .method
-                    .and_then(ItemKind::of_use)
-                    .is_some_and(|k| used(ex, k).is_some()),
+                Direction::ClientToServer => use_of(ex).is_some(),
             }
     }
 
@@ -265,8 +296,8 @@ impl Guard for PinGuard {
                 Some(kind) => self.list(ex, server, kind),
                 None => Ok(Verdict::Allow),
             },
-            Direction::ClientToServer => match ItemKind::of_use(method) {
-                Some(kind) => self.call(ex, server, kind, used(ex, kind).unwrap_or_default()),
+            Direction::ClientToServer => match use_of(ex) {
+                Some(used) => self.call(ex, server, used),
                 None => Ok(Verdict::Allow),
             },
         }
