@@ -144,6 +144,8 @@ pub fn sigmoid(z: f32) -> f32 {
 }
 
 const CONST_FEATURE: u32 = 0x9e37_79b9;
+/// Bytes of a text its shape features read.
+const SHAPE_SAMPLE_BYTES: usize = 4096;
 const SHAPE_DENSITY: u32 = 0x7f4a_7c15_u32.wrapping_mul(0x0100_0193);
 const SHAPE_LINES: u32 = 0x85eb_ca6b_u32.wrapping_mul(0x0100_0193);
 const BIGRAM_START: u64 = 0x51_7cc1_b727_220a;
@@ -166,16 +168,22 @@ pub fn windows(text: &str) -> Vec<Vec<u32>> {
     out
 }
 
-/// Two features of the whole text's shape, shared by all its windows: how dense it is in code
-/// and markup symbols (six buckets) and how many lines it has (four buckets). Words alone
-/// cannot tell `.and_then(|e| e.get("code"))` from a sentence about getting code.
+/// Two features of the text's shape, shared by all its windows: how dense it is in code and
+/// markup symbols (six buckets) and how many lines it has (four buckets), read from its first
+/// [`SHAPE_SAMPLE_BYTES`] (every training text is shorter). Words alone cannot tell
+/// `.and_then(|e| e.get("code"))` from a sentence about getting code.
 fn shape_features(text: &str) -> [u32; 2] {
-    let mut counts = [0usize; 4];
-    for &b in text.as_bytes() {
-        counts[usize::from(BYTE_KIND[usize::from(b)])] += 1;
+    let sample = &text.as_bytes()[..text.len().min(SHAPE_SAMPLE_BYTES)];
+    // Three independent sums (not an array indexed by kind, whose stores would chain).
+    let (mut symbols, mut blanks, mut lines) = (0usize, 0usize, 0usize);
+    for &b in sample {
+        let kind = BYTE_KIND[usize::from(b)];
+        symbols += usize::from(kind == 1);
+        blanks += usize::from(kind >= 2);
+        lines += usize::from(kind == 3);
     }
-    let [visible, symbols, _space, lines] = counts;
-    let density = (symbols * 20 / (visible + symbols).max(1)).min(5) as u32;
+    let visible = sample.len() - blanks;
+    let density = (symbols * 20 / visible.max(1)).min(5) as u32;
     let lines = match lines {
         0 => 0,
         1..=3 => 1,
