@@ -17,6 +17,10 @@ pub fn default_binary() -> anyhow::Result<PathBuf> {
     Ok(dir.join("sallyport"))
 }
 
+/// The config section that turns the threat-detection guards on with their defaults (pins
+/// kept in memory).
+pub const DETECT_ON_YAML: &str = "detect:\n  pinning: { store: memory }\n";
+
 /// A running `sallyport serve`, killed on drop.
 #[derive(Debug)]
 pub struct Gateway {

@@ -73,16 +73,34 @@ impl Tally {
 /// spawns each operation onto the runtime; the tokio timer's 1 ms granularity would otherwise
 /// add up to a millisecond of pacing error to every latency.
 pub async fn open_loop(driver: Arc<Driver>, rate: u64, duration: Duration) -> Measured {
+    let mut measured = open_loop_interleaved(&[driver], rate, duration).await;
+    measured
+        .pop()
+        .unwrap_or_else(|| finish(new_hist(), &Tally::default(), duration))
+}
+
+/// Open loop over several drivers at once, each at `rate` operations per second, their
+/// starts interleaved (with two drivers, one starts every `1 / (2 × rate)` s, alternately):
+/// both see the same machine at the same moments, so their latencies compare closely.
+/// One [`Measured`] per driver, in order.
+pub async fn open_loop_interleaved(
+    drivers: &[Arc<Driver>],
+    rate: u64,
+    duration: Duration,
+) -> Vec<Measured> {
     let handle = tokio::runtime::Handle::current();
-    let tally = Arc::new(Tally::default());
-    let hist = Arc::new(Mutex::new(new_hist()));
+    let n = drivers.len().max(1);
+    let tallies: Arc<Vec<Tally>> = Arc::new((0..n).map(|_| Tally::default()).collect());
+    let hists: Arc<Vec<Mutex<Histogram<u64>>>> =
+        Arc::new((0..n).map(|_| Mutex::new(new_hist())).collect());
     let in_flight = Arc::new(AtomicUsize::new(0));
-    let total = (rate as f64 * duration.as_secs_f64()).round() as u64;
-    let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let total = (rate as f64 * duration.as_secs_f64()).round() as u64 * n as u64;
+    let interval = Duration::from_secs_f64(1.0 / (rate.max(1) * n as u64) as f64);
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     let start = Instant::now() + Duration::from_millis(5);
     {
-        let (tally, hist, in_flight) = (tally.clone(), hist.clone(), in_flight.clone());
+        let (tallies, hists, in_flight) = (tallies.clone(), hists.clone(), in_flight.clone());
+        let drivers = drivers.to_vec();
         std::thread::spawn(move || {
             let _ = nix::sys::prctl::set_timerslack(1_000);
             for i in 0..total {
@@ -91,25 +109,26 @@ pub async fn open_loop(driver: Arc<Driver>, rate: u64, duration: Duration) -> Me
                 if intended > now {
                     std::thread::sleep(intended - now);
                 }
+                let which = (i % n as u64) as usize;
                 if in_flight.load(Ordering::Relaxed) >= MAX_IN_FLIGHT {
-                    tally.fail("shed: too many operations in flight".into());
+                    tallies[which].fail("shed: too many operations in flight".into());
                     continue;
                 }
                 in_flight.fetch_add(1, Ordering::Relaxed);
-                let (driver, tally, hist, in_flight) = (
-                    driver.clone(),
-                    tally.clone(),
-                    hist.clone(),
+                let (driver, tallies, hists, in_flight) = (
+                    drivers[which].clone(),
+                    tallies.clone(),
+                    hists.clone(),
                     in_flight.clone(),
                 );
                 handle.spawn(async move {
                     match driver.one().await {
                         Ok(()) => {
                             let ns = intended.elapsed().as_nanos() as u64;
-                            let _ = hist.lock().map(|mut h| h.saturating_record(ns));
-                            tally.ok.fetch_add(1, Ordering::Relaxed);
+                            let _ = hists[which].lock().map(|mut h| h.saturating_record(ns));
+                            tallies[which].ok.fetch_add(1, Ordering::Relaxed);
                         }
-                        Err(e) => tally.fail(e),
+                        Err(e) => tallies[which].fail(e),
                     }
                     in_flight.fetch_sub(1, Ordering::Release);
                 });
@@ -122,11 +141,15 @@ pub async fn open_loop(driver: Arc<Driver>, rate: u64, duration: Duration) -> Me
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let elapsed = start.elapsed();
-    let hist = hist
-        .lock()
-        .map(|h| h.clone())
-        .unwrap_or_else(|_| new_hist());
-    finish(hist, &tally, elapsed)
+    (0..n)
+        .map(|k| {
+            let hist = hists[k]
+                .lock()
+                .map(|h| h.clone())
+                .unwrap_or_else(|_| new_hist());
+            finish(hist, &tallies[k], elapsed)
+        })
+        .collect()
 }
 
 /// Closed loop: `concurrency` workers each send, wait for the answer, and send again, for

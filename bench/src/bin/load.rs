@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use sallyport_bench::gateway::DETECT_ON_YAML;
 use sallyport_bench::report::{Machine, load_average, render};
 use sallyport_bench::run::{Settings, UpstreamKind, run};
 use sallyport_bench::wire::{Era, Op};
@@ -101,7 +102,7 @@ impl DetectMode {
     fn yaml(self) -> &'static str {
         match self {
             Self::Off => "",
-            Self::On => "detect:\n  pinning: { store: memory }\n",
+            Self::On => DETECT_ON_YAML,
         }
     }
 }
