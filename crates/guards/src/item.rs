@@ -40,6 +40,16 @@ const PREFIXES: [(&str, ItemKind); 4] = [
     ("resource:", ItemKind::Resource),
 ];
 
+/// What a pin store key is of, `tool`, `prompt`, `resource template` or `resource`, and the
+/// item's own name or URI (the key without its kind prefix).
+pub fn describe_pin_key(key: &str) -> (&'static str, &str) {
+    let id = PREFIXES
+        .iter()
+        .find_map(|(p, _)| key.strip_prefix(p))
+        .unwrap_or(key);
+    (ItemKind::of_key(key).noun(), id)
+}
+
 impl ItemKind {
     /// The kind a list method returns.
     pub(crate) fn of_list(method: &str) -> Option<Self> {
@@ -193,6 +203,21 @@ pub(crate) fn template_matches(template: &str, uri: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pin_keys_are_described_by_kind_and_own_name() {
+        assert_eq!(describe_pin_key("add"), ("tool", "add"));
+        assert_eq!(describe_pin_key("tool:prompt:add"), ("tool", "prompt:add"));
+        assert_eq!(describe_pin_key("prompt:add"), ("prompt", "add"));
+        assert_eq!(
+            describe_pin_key("template:file:///logs/{day}"),
+            ("resource template", "file:///logs/{day}")
+        );
+        assert_eq!(
+            describe_pin_key("resource:file:///a"),
+            ("resource", "file:///a")
+        );
+    }
 
     #[test]
     fn keys_are_namespaced_and_never_collide() {

@@ -45,6 +45,7 @@ pub use config::{
 };
 pub use definition::DefinitionGuard;
 pub use flow::FlowGuard;
+pub use item::describe_pin_key;
 pub use pinning::PinGuard;
 pub use result::ResultGuard;
 pub use store::{HoldKind, Pin, PinStore, StoreError, default_store_path};

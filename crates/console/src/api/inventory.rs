@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 use sallyport_detect::{DetectConfig, KnownTool, Severity, scan_definition};
-use sallyport_guards::Pin;
+use sallyport_guards::{Pin, describe_pin_key};
 use sallyport_limits::BreakerState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -94,8 +94,13 @@ pub(crate) struct FindingView {
 pub(crate) struct ToolView {
     /// The upstream.
     pub server: String,
-    /// The upstream-local name.
+    /// The pin key: a tool's upstream-local name, or `prompt:`, `template:` or `resource:`
+    /// and the item's name or URI (what the approve and reject paths take).
     pub tool: String,
+    /// What the pin is of: `tool`, `prompt`, `resource template` or `resource`.
+    pub kind: String,
+    /// The item's own name (tools, prompts) or URI (resource templates, resources).
+    pub name: String,
     /// `approved`, or why it is held: `drift`, `new`, `threat`.
     pub state: String,
     /// The worst finding's severity, or `none`.
@@ -295,9 +300,12 @@ fn view(pin: &Pin) -> ToolView {
     let no_others: [KnownTool<'_>; 0] = [];
     let report = scan_definition(&def, &no_others, &DetectConfig::default());
     let worst = report.findings.iter().map(|f| f.severity).max();
+    let (kind, name) = describe_pin_key(&pin.tool);
     ToolView {
         server: pin.server.clone(),
         tool: pin.tool.clone(),
+        kind: kind.to_owned(),
+        name: name.to_owned(),
         state: pin.held.map_or("approved", |h| h.as_str()).to_owned(),
         risk: worst.map_or("none", severity_name).to_owned(),
         findings: report
@@ -324,5 +332,51 @@ fn severity_name(s: Severity) -> &'static str {
         Severity::Medium => "medium",
         Severity::High => "high",
         Severity::Critical => "critical",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pin(key: &str) -> Pin {
+        Pin {
+            server: "w".into(),
+            tool: key.into(),
+            held: None,
+            approved_hash: None,
+            approved_nameless: None,
+            approved_definition: None,
+            seen_hash: "h".into(),
+            seen_definition: r#"{"name":"x","description":"A thing."}"#.into(),
+            detail: None,
+            updated_ms: 0,
+        }
+    }
+
+    /// The inventory says what each pin is of, so a held prompt or resource is not shown as
+    /// a tool named `prompt:…`; the key stays what approve and reject take.
+    #[test]
+    fn views_name_the_kind_of_each_pin() {
+        for (key, kind, name) in [
+            ("get_weather", "tool", "get_weather"),
+            ("prompt:summarize", "prompt", "summarize"),
+            (
+                "template:file:///logs/{day}",
+                "resource template",
+                "file:///logs/{day}",
+            ),
+            (
+                "resource:file:///README.md",
+                "resource",
+                "file:///README.md",
+            ),
+        ] {
+            let v = view(&pin(key));
+            assert_eq!(
+                (v.kind.as_str(), v.name.as_str(), v.tool.as_str()),
+                (kind, name, key)
+            );
+        }
     }
 }
