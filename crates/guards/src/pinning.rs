@@ -2,9 +2,10 @@
 //! (trust on first use, or by approval) and holds one whose definition drifts, or that appears
 //! after the first listing of its kind: it is removed from lists, and uses of it (`tools/call`,
 //! `prompts/get`, `resources/read`, `resources/subscribe`, and `completion/complete` naming it)
-//! are refused with `tool_quarantined` until an operator approves the new version. A read of a URI no listed resource names is refused when it
-//! expands a held resource template. Uses of items a threat guard quarantined are refused
-//! here too. One path serves every kind, described by [`ItemKind`].
+//! are refused with `tool_quarantined` until an operator approves the new version. A read of
+//! a URI no listed resource names is refused when it expands a held resource template. Uses
+//! of items a threat guard quarantined are refused here too. One path serves every kind,
+//! described by [`ItemKind`].
 
 use std::sync::Arc;
 
