@@ -42,7 +42,8 @@ impl Measured {
     clippy::expect_used,
     reason = "the bounds are constants that hdrhistogram accepts"
 )]
-fn new_hist() -> Histogram<u64> {
+/// An empty latency histogram: 1 ns to 60 s, three significant digits.
+pub fn new_hist() -> Histogram<u64> {
     // 1 ns .. 60 s at 3 significant digits.
     Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("valid histogram bounds")
 }

@@ -19,6 +19,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Parser;
 use hdrhistogram::Histogram;
+use sallyport_bench::load::new_hist;
 
 const DETECTION_GUARDS: &str = "tool_pin,tool_arguments,tool_result,tool_definition,tool_flow";
 
@@ -34,10 +35,6 @@ struct Args {
     /// Keep only the records written in the log's last N seconds.
     #[arg(long)]
     last_secs: Option<u64>,
-}
-
-fn new_hist() -> anyhow::Result<Histogram<u64>> {
-    Histogram::new_with_bounds(1, 60_000_000_000, 3).context("histogram bounds")
 }
 
 fn quantiles(h: &Histogram<u64>) -> String {
@@ -93,11 +90,10 @@ fn main() -> anyhow::Result<()> {
             let (Some(name), Some(ns)) = (g["guard"].as_str(), g["duration_ns"].as_u64()) else {
                 continue;
             };
-            let h = match per_guard.entry(name.to_owned()) {
-                std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
-                std::collections::btree_map::Entry::Vacant(e) => e.insert(new_hist()?),
-            };
-            h.saturating_record(ns.max(1));
+            per_guard
+                .entry(name.to_owned())
+                .or_insert_with(new_hist)
+                .saturating_record(ns.max(1));
             if summed.contains(&name) {
                 *per_exchange.entry(exchange.clone()).or_default() += ns;
             }
@@ -110,7 +106,7 @@ fn main() -> anyhow::Result<()> {
     for (name, h) in &per_guard {
         println!("| {name} | {} |", quantiles(h));
     }
-    let mut sums = new_hist()?;
+    let mut sums = new_hist();
     for ns in per_exchange.values() {
         sums.saturating_record((*ns).max(1));
     }

@@ -236,7 +236,6 @@ struct Use<'a> {
 /// call, a prompt get, a resource read or subscription, or a completion for a prompt's or a
 /// resource template's (or resource's) arguments.
 fn use_of<'a>(ex: &Exchange<'a>) -> Option<Use<'a>> {
-    let uri = |v: &'a Value| v.get("uri").and_then(Value::as_str);
     let (kind, id, verb) = match ex.method? {
         "tools/call" => (ItemKind::Tool, ex.tool?, "call to"),
         "prompts/get" => (ItemKind::Prompt, ex.tool?, "get of"),
@@ -255,7 +254,7 @@ fn use_of<'a>(ex: &Exchange<'a>) -> Option<Use<'a>> {
                     "completion for",
                 ),
                 "ref/resource" => {
-                    let id = uri(reference)?;
+                    let id = reference.get("uri")?.as_str()?;
                     let kind = if id.contains('{') {
                         ItemKind::Template
                     } else {
