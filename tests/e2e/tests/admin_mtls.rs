@@ -14,7 +14,10 @@ const OPS: &str = "spiffe://example.org/ns/ops/sa/oncall";
 
 /// A client trusting `ca`, presenting `cert` if any.
 fn client(ca: &Ca, cert: Option<&Issued>) -> reqwest::Client {
+    // A request to a listener still starting may get no answer: bound it, so the retry loop
+    // below retries instead of waiting forever (seen once in CI).
     let mut builder = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(5))
         .tls_certs_only([reqwest::Certificate::from_pem(ca.cert_pem.as_bytes()).unwrap()]);
     if let Some(cert) = cert {
         builder = builder.identity(reqwest::Identity::from_pem(&cert.identity_pem()).unwrap());
