@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
@@ -43,9 +44,14 @@ impl Target {
     }
 }
 
-/// How long the log thread sleeps once it has drained the bus. Lines reach the log at most
-/// this much later; with the bus holding 4,096 records, the log keeps up with 400k a second.
-const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
+/// How long the log thread sleeps once it has drained the bus while records keep coming.
+/// Lines reach the log at most this much later; with the bus holding 4,096 records, the log
+/// keeps up with 400k a second.
+const DRAIN_EVERY: Duration = Duration::from_millis(10);
+/// The longest sleep: each drain that finds nothing doubles the sleep up to this, so an idle
+/// gateway's log thread wakes four times a second; the first line after a quiet spell may
+/// reach the log this much later.
+const IDLE_DRAIN_EVERY: Duration = Duration::from_millis(250);
 
 /// The running access log: [`AccessLog::finish`] writes what is left and stops it.
 pub(crate) struct AccessLog {
@@ -69,9 +75,10 @@ impl AccessLog {
 /// [finished](AccessLog::finish).
 ///
 /// The log runs on its own OS thread, off the async workers. It drains the bus, writes what
-/// it found in one `write`, and sleeps for [`DRAIN_EVERY`]: it never waits on the bus, so
-/// publishing a record never has to wake it (a wake-up per record cost the workers a futex
-/// call each, and the thread a context switch, about a fifth of the gateway's CPU).
+/// it found in one `write`, and sleeps for [`DRAIN_EVERY`] (longer when idle): it never waits
+/// on the bus, so publishing a record never has to wake it (a wake-up per record cost the
+/// workers a futex call each, and the thread a context switch, about a fifth of the gateway's
+/// CPU).
 pub(crate) fn spawn(bus: &DecisionBus, target: Target) -> AccessLog {
     let mut rx = bus.subscribe();
     let stop = Arc::new(AtomicBool::new(false));
@@ -80,6 +87,8 @@ pub(crate) fn spawn(bus: &DecisionBus, target: Target) -> AccessLog {
         .name("access-log".into())
         .spawn(move || {
             let mut out = std::io::BufWriter::with_capacity(64 * 1024, target.writer());
+            let mut sleep = DRAIN_EVERY;
+            let mut drained = false;
             loop {
                 let open = match rx.try_recv() {
                     Ok(record) => write_one(&mut out, Ok(record)),
@@ -89,14 +98,21 @@ pub(crate) fn spawn(bus: &DecisionBus, target: Target) -> AccessLog {
                         if stopping.load(Ordering::Acquire) {
                             break;
                         }
-                        std::thread::park_timeout(DRAIN_EVERY);
-                        true
+                        sleep = if drained {
+                            DRAIN_EVERY
+                        } else {
+                            (sleep * 2).min(IDLE_DRAIN_EVERY)
+                        };
+                        std::thread::park_timeout(sleep);
+                        drained = false;
+                        continue;
                     }
                     Err(TryRecvError::Closed) => false,
                 };
                 if !open {
                     break;
                 }
+                drained = true;
             }
             let _ = out.flush();
         });

@@ -184,6 +184,19 @@ impl Gateway {
         read_jsonl(&self.access_log)
     }
 
+    /// The access log once `ready` holds for it, or after 10 s (the log thread writes what
+    /// the bus carries every few milliseconds, so a record trails its answer).
+    async fn decisions_when(&self, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let all = self.decisions();
+            if ready(&all) || Instant::now() > deadline {
+                return all;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// SIGTERM, then waits for the process to exit.
     async fn stop(&mut self) {
         let _ = Command::new("kill")
@@ -318,10 +331,12 @@ async fn a_call_continues_the_clients_trace_up_to_the_collector_and_the_upstream
     }
     // The span and every decision record of the call share the exchange id.
     let exchange_id = attr(span, "exchange_id").expect("exchange_id attribute");
+    let of_call = |d: &Value| d["exchange_id"] == exchange_id.as_str();
     let records: Vec<Value> = gw
-        .decisions()
+        .decisions_when(|all| all.iter().filter(|d| of_call(d)).count() >= 2)
+        .await
         .into_iter()
-        .filter(|d| d["exchange_id"] == exchange_id.as_str())
+        .filter(of_call)
         .collect();
     assert!(
         records.len() >= 2,
@@ -427,10 +442,12 @@ async fn json_logs_inside_an_exchange_carry_its_id() {
     let gw = Gateway::start(&config(&url, "")).await;
     let answer = modern(&gw, "tools/list", json!({}), &[]).await;
     assert!(answer.get("result").is_some(), "{answer}");
+    let is_list = |d: &Value| d["method"] == "tools/list" && d["direction"] == "client_to_server";
     let record = gw
-        .decisions()
+        .decisions_when(|all| all.iter().any(is_list))
+        .await
         .into_iter()
-        .find(|d| d["method"] == "tools/list" && d["direction"] == "client_to_server")
+        .find(is_list)
         .unwrap_or_else(|| panic!("no tools/list record in {:?}", gw.decisions()));
     let exchange_id = record["exchange_id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
