@@ -381,10 +381,10 @@ pub fn response_body(text: &str) -> Value {
         return v;
     }
     text.lines()
+        .rev()
         .filter_map(|l| l.strip_prefix("data:"))
         .filter_map(|d| serde_json::from_str::<Value>(d.trim_start()).ok())
-        .filter(|v| v.get("result").is_some() || v.get("error").is_some())
-        .last()
+        .find(|v| v.get("result").is_some() || v.get("error").is_some())
         .unwrap_or_else(|| Value::String(text.to_owned()))
 }
 

@@ -2,6 +2,8 @@
 //! service whose certificate maps to the admin role operates, one without an admin or
 //! viewer role is refused (403), and a connection without a certificate never gets in.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

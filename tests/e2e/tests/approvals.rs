@@ -3,6 +3,8 @@
 //! An approval admits the exact call it was filed for, once: other arguments, and the same
 //! call again, need their own approval. A denial is final for the call it names.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

@@ -1,5 +1,7 @@
 //! Attacks on the protocol layer, each refused with a precise error and no harm done.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use reqwest::StatusCode;
 use sallyport_e2e::{GatewayProc, http_server};
 use serde_json::{Value, json};

@@ -2,6 +2,8 @@
 //! Protected Resource Metadata, sessions bound to their principal, and no client credential
 //! ever reaching an upstream.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;

@@ -2,6 +2,8 @@
 //! series with their labels, unknown names stay out of the labels, and the page is
 //! OpenMetrics text.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use sallyport_e2e::{GatewayProc, http_server, metric_sample};
 use serde_json::{Value, json};
 

@@ -2,6 +2,8 @@
 //! names the caller from its SPIFFE id (seed 001's service registry), with certificates
 //! generated at test time.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;
@@ -137,11 +139,9 @@ async fn client_certificates_name_the_service_and_strangers_never_get_in() {
     // Plain HTTP to the TLS listener gets nowhere.
     let plain = gw.mcp_url().replacen("https://", "http://", 1);
     assert!(
-        initialize(&reqwest::Client::new(), &plain)
+        !initialize(&reqwest::Client::new(), &plain)
             .await
-            .map(|r| r.status().is_success())
-            .unwrap_or(false)
-            == false,
+            .is_ok_and(|r| r.status().is_success()),
         "plain HTTP must not be served on the TLS listener"
     );
 }

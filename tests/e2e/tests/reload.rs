@@ -1,5 +1,7 @@
 //! Hot reload: the config file changes while a client session is open.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::{Duration, Instant};
 
 use sallyport_e2e::{GatewayProc, http_server};

@@ -4,6 +4,8 @@
 //! error="insufficient_scope"` challenge, or, with `on_unmet: hold`, a held answer; either
 //! way the call never reaches the upstream.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::path::Path;

@@ -104,9 +104,8 @@ impl Session {
 
     /// Routes the client's answer to a server request back to its upstream.
     pub(super) async fn answer_server_request(&self, mut msg: Message, principal: &Principal) {
-        let key = match msg.id() {
-            Some(RequestId::String(s)) => s,
-            _ => return,
+        let Some(RequestId::String(key)) = msg.id() else {
+            return;
         };
         let Some((idx, upstream_id)) = lock(&self.server_requests).remove(&key) else {
             debug!(id = %key, "Client answered an unknown server request; dropped.");

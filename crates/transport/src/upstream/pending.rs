@@ -86,9 +86,7 @@ impl PendingTable {
         };
         let (tx, token) = {
             let entries = lock(&self.entries);
-            let Some(e) = entries.get(&link_id) else {
-                return None;
-            };
+            let e = entries.get(&link_id)?;
             (e.tx.clone(), e.caller_token.clone())
         };
         if let Some(t) = token {

@@ -21,6 +21,10 @@ const LOOPBACK_HOSTS: [&str; 4] = ["localhost", "127.0.0.1", "[::1]", "::1"];
 ///
 /// HTTP/2 requests carry the host in the `:authority` pseudo-header (`authority`), which
 /// is used when there is no `Host` header.
+#[allow(
+    clippy::result_large_err,
+    reason = "the refusal is built once per refused request and answered at once"
+)]
 pub(crate) fn check_host_and_origin(
     edge: &EdgeSettings,
     headers: &HeaderMap,
