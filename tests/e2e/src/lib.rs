@@ -60,6 +60,33 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// The JSON lines of `path` so far (an access log); unreadable lines are skipped.
+pub fn read_jsonl(path: &Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
+/// Waits up to 10 s for a line of `path` matching `pred` and returns it; the access log is
+/// written a few milliseconds behind the answers it records.
+pub async fn wait_jsonl(path: &Path, pred: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(d) = read_jsonl(path).into_iter().find(|d| pred(d)) {
+            return d;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no matching line in {}: {:?}",
+            path.display(),
+            read_jsonl(path)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// `tests/node/node_modules/.bin/<name>`.
 pub fn node_bin(name: &str) -> PathBuf {
     let p = repo_root().join("tests/node/node_modules/.bin").join(name);
@@ -213,26 +240,12 @@ impl GatewayProc {
 
     /// Every decision record written so far.
     pub fn decisions(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.access_log).unwrap_or_default();
-        text.lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        read_jsonl(&self.access_log)
     }
 
     /// Waits until a decision matching `pred` is logged.
     pub async fn wait_decision(&self, pred: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            if let Some(d) = self.decisions().into_iter().find(|d| pred(d)) {
-                return d;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no matching decision in {:?}",
-                self.decisions()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        wait_jsonl(&self.access_log, pred).await
     }
 
     /// What the gateway logged on stderr so far.

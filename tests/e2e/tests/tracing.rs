@@ -4,7 +4,7 @@
 //! exchange id.
 #![allow(clippy::unwrap_used, clippy::expect_used, reason = "test code")]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
-use sallyport_e2e::{free_port, http_server, response_body, sallyport_bin};
+use sallyport_e2e::{free_port, http_server, read_jsonl, response_body, sallyport_bin, wait_jsonl};
 use serde_json::{Value, json};
 
 const TRACE_ID: &str = "0af7651916cd43dd8448eb211c80319c";
@@ -184,19 +184,6 @@ impl Gateway {
         read_jsonl(&self.access_log)
     }
 
-    /// The access log once `ready` holds for it, or after 10 s (the log thread writes what
-    /// the bus carries every few milliseconds, so a record trails its answer).
-    async fn decisions_when(&self, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let all = self.decisions();
-            if ready(&all) || Instant::now() > deadline {
-                return all;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    }
-
     /// SIGTERM, then waits for the process to exit.
     async fn stop(&mut self) {
         let _ = Command::new("kill")
@@ -215,14 +202,6 @@ impl Drop for Gateway {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn read_jsonl(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect()
 }
 
 /// A stateless (2026-07-28) request with optional trace headers and extra `_meta`.
@@ -332,12 +311,12 @@ async fn a_call_continues_the_clients_trace_up_to_the_collector_and_the_upstream
     // The span and every decision record of the call share the exchange id.
     let exchange_id = attr(span, "exchange_id").expect("exchange_id attribute");
     let of_call = |d: &Value| d["exchange_id"] == exchange_id.as_str();
-    let records: Vec<Value> = gw
-        .decisions_when(|all| all.iter().filter(|d| of_call(d)).count() >= 2)
-        .await
-        .into_iter()
-        .filter(of_call)
-        .collect();
+    // The response's record is logged after the request's.
+    wait_jsonl(&gw.access_log, |d| {
+        of_call(d) && d["direction"] == "server_to_client"
+    })
+    .await;
+    let records: Vec<Value> = gw.decisions().into_iter().filter(of_call).collect();
     assert!(
         records.len() >= 2,
         "request and response records: {records:?}"
@@ -442,13 +421,10 @@ async fn json_logs_inside_an_exchange_carry_its_id() {
     let gw = Gateway::start(&config(&url, "")).await;
     let answer = modern(&gw, "tools/list", json!({}), &[]).await;
     assert!(answer.get("result").is_some(), "{answer}");
-    let is_list = |d: &Value| d["method"] == "tools/list" && d["direction"] == "client_to_server";
-    let record = gw
-        .decisions_when(|all| all.iter().any(is_list))
-        .await
-        .into_iter()
-        .find(is_list)
-        .unwrap_or_else(|| panic!("no tools/list record in {:?}", gw.decisions()));
+    let record = wait_jsonl(&gw.access_log, |d| {
+        d["method"] == "tools/list" && d["direction"] == "client_to_server"
+    })
+    .await;
     let exchange_id = record["exchange_id"].as_str().unwrap().to_owned();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
