@@ -43,11 +43,10 @@ const PREFIXES: [(&str, ItemKind); 4] = [
 /// What a pin store key is of, `tool`, `prompt`, `resource template` or `resource`, and the
 /// item's own name or URI (the key without its kind prefix).
 pub fn describe_pin_key(key: &str) -> (&'static str, &str) {
-    let id = PREFIXES
+    PREFIXES
         .iter()
-        .find_map(|(p, _)| key.strip_prefix(p))
-        .unwrap_or(key);
-    (ItemKind::of_key(key).noun(), id)
+        .find_map(|(p, kind)| Some((kind.noun(), key.strip_prefix(p)?)))
+        .unwrap_or((ItemKind::Tool.noun(), key))
 }
 
 impl ItemKind {

@@ -53,16 +53,16 @@ const DRAIN_EVERY: Duration = Duration::from_millis(10);
 /// reach the log this much later.
 const IDLE_DRAIN_EVERY: Duration = Duration::from_millis(250);
 
-/// The running access log: [`AccessLog::finish`] writes what is left and stops it.
+/// The running access log. Dropping it drains the bus one last time, flushes and waits for
+/// the log thread to end, so that no record published before shutdown is lost, whichever
+/// way the command ends.
 pub(crate) struct AccessLog {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl AccessLog {
-    /// Drains the bus one last time, flushes and waits for the log thread to end, so that no
-    /// record published before shutdown is lost.
-    pub(crate) fn finish(mut self) {
+impl Drop for AccessLog {
+    fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
         if let Some(thread) = self.thread.take() {
             thread.thread().unpark();
@@ -71,8 +71,8 @@ impl AccessLog {
     }
 }
 
-/// Subscribes to the bus and writes every record until the bus closes or the log is
-/// [finished](AccessLog::finish).
+/// Subscribes to the bus and writes every record until the bus closes or the returned
+/// [`AccessLog`] is dropped.
 ///
 /// The log runs on its own OS thread, off the async workers. It drains the bus, writes what
 /// it found in one `write`, and sleeps for [`DRAIN_EVERY`] (longer when idle): it never waits

@@ -93,13 +93,11 @@ async fn serve(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
         .context("listen.http is not set: nothing to serve on")?;
     let tls = crate::tls::acceptor(&config)?;
     let running = Arc::new(Running::start(&config).await?);
-    let log = access_log::spawn(&running.bus, access_log::Target::open(access)?);
+    let _log = access_log::spawn(&running.bus, access_log::Target::open(access)?);
     reload::spawn(path.to_owned(), running.clone(), &config);
     spawn_inventory(running.gateway.clone());
     crate::admin::spawn(&config, path, &running).await?;
-    let served = serve_http(running, addr, tls).await;
-    log.finish();
-    served
+    serve_http(running, addr, tls).await
 }
 
 /// Lists every upstream once at start and reports name collisions and unreachable servers.
@@ -158,7 +156,7 @@ pub(crate) async fn serve_http(
 async fn stdio(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
     let config = runtime::load_config(path)?;
     let running = Arc::new(Running::start(&config).await?);
-    let log = access_log::spawn(&running.bus, access_log::Target::open(access)?);
+    let _log = access_log::spawn(&running.bus, access_log::Target::open(access)?);
     reload::spawn(path.to_owned(), running.clone(), &config);
     let gw = running.gateway.clone();
     sallyport_transport::downstream::stdio::serve(
@@ -169,6 +167,5 @@ async fn stdio(path: &Path, access: Option<&Path>) -> anyhow::Result<ExitCode> {
     .await?;
     gw.shutdown().await;
     running.close().await;
-    log.finish();
     Ok(ExitCode::SUCCESS)
 }

@@ -38,23 +38,33 @@ pub async fn run(metrics: Arc<Metrics>, mut records: Receiver<DecisionRecord>) {
         // Busy: let records gather, then take them all; idle again once a drain finds none.
         loop {
             tokio::time::sleep(DRAIN_EVERY).await;
-            let mut drained = 0_usize;
-            loop {
-                let next = match records.try_recv() {
-                    Ok(record) => Ok(record),
-                    Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
-                    Err(TryRecvError::Closed) => Err(RecvError::Closed),
-                    Err(TryRecvError::Empty) => break,
-                };
-                if !take(&metrics, &mut observer, next) {
-                    return;
-                }
-                drained += 1;
-            }
-            if drained == 0 {
-                break;
+            match drain(&metrics, &mut observer, &mut records) {
+                None => return,
+                Some(0) => break,
+                Some(_) => {}
             }
         }
+    }
+}
+
+/// Observes every record queued now: how many, or `None` once the bus has closed.
+fn drain(
+    metrics: &Metrics,
+    observer: &mut DecisionObserver,
+    records: &mut Receiver<DecisionRecord>,
+) -> Option<usize> {
+    let mut drained = 0;
+    loop {
+        let next = match records.try_recv() {
+            Ok(record) => Ok(record),
+            Err(TryRecvError::Lagged(missed)) => Err(RecvError::Lagged(missed)),
+            Err(TryRecvError::Closed) => Err(RecvError::Closed),
+            Err(TryRecvError::Empty) => return Some(drained),
+        };
+        if !take(metrics, observer, next) {
+            return None;
+        }
+        drained += 1;
     }
 }
 

@@ -23,7 +23,7 @@ pub(crate) async fn run(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     let config = sallyport_config::load_str(&yaml, "demo.yaml")
         .map_err(|e| anyhow::anyhow!("demo config: {e}"))?;
     let running = Arc::new(Running::start(&config).await?);
-    let log = access_log::spawn(&running.bus, access_log::Target::Stderr);
+    let _log = access_log::spawn(&running.bus, access_log::Target::Stderr);
     println!("Sallyport demo is running.");
     println!();
     println!("  MCP endpoint (Streamable HTTP, both protocol eras): http://{listen}/mcp");
@@ -35,7 +35,5 @@ pub(crate) async fn run(listen: SocketAddr) -> anyhow::Result<ExitCode> {
     println!();
     println!("  Try it with the official Python SDK (see README, \"Walkthrough\").");
     println!("  Stop with Ctrl-C.");
-    let served = super::serve_http(running, listen, None).await;
-    log.finish();
-    served
+    super::serve_http(running, listen, None).await
 }
