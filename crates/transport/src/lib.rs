@@ -11,6 +11,7 @@ pub mod exchange_span;
 pub mod federation;
 pub mod gateway;
 pub mod health;
+pub mod inline_wakes;
 pub mod inventory;
 pub mod mirrored;
 pub mod relay;

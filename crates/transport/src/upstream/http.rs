@@ -3,6 +3,8 @@
 use crate::lock;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
+use http_body_util::Full;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use sallyport_mcp::headers::{
     MCP_METHOD, MCP_NAME, MCP_PROTOCOL_VERSION, MCP_SESSION_ID, encode_header_value, expected_name,
@@ -15,6 +17,7 @@ use tracing::debug;
 
 use super::{HttpSpec, Inbound, Incoming, LinkError, sse_read};
 
+mod direct;
 mod post;
 
 /// One Streamable HTTP upstream connection: its session id (legacy) and negotiated version.
@@ -22,7 +25,11 @@ mod post;
 pub(crate) struct HttpWire {
     server: Arc<str>,
     url: reqwest::Url,
+    /// `url` as the `http` crate's URI, for building requests.
+    uri: http::Uri,
     client: reqwest::Client,
+    /// Connections driven by their callers, for plain `http` upstreams without a proxy.
+    direct: Option<Arc<direct::DirectPool>>,
     static_headers: HeaderMap,
     limits: Limits,
     incoming: mpsc::Sender<Incoming>,
@@ -47,6 +54,7 @@ impl HttpWire {
         incoming: mpsc::Sender<Incoming>,
         inbound: Arc<Inbound>,
     ) -> Result<Self, LinkError> {
+        let connect_timeout = spec.connect_timeout;
         let mut static_headers = HeaderMap::new();
         for (k, v) in &spec.headers {
             let bad = |what: &str| LinkError::Http {
@@ -62,11 +70,18 @@ impl HttpWire {
             server: server.to_string(),
             reason: format!("invalid url: {e}"),
         })?;
+        let uri = url.as_str().parse().map_err(|_| LinkError::Http {
+            server: server.to_string(),
+            reason: "invalid url".into(),
+        })?;
+        let direct = direct::DirectPool::for_url(&url, connect_timeout);
         let state = Mutex::new(HttpState::default());
         Ok(Self {
             server,
             url,
+            uri,
             client,
+            direct,
             static_headers,
             limits,
             incoming,
@@ -85,7 +100,7 @@ impl HttpWire {
     /// POSTs one message. The response (JSON or SSE) is read by a task that feeds `Incoming`
     /// with `related = link_id`; the returned handle aborts it (modern cancellation).
     pub(crate) fn send(&self, msg: &Message, link_id: Option<i64>) -> AbortHandle {
-        let request = self.build_post(msg);
+        let request = self.exchange(self.build_post(msg));
         let mut ctx = self.post_ctx(msg, link_id);
         ctx.resume = self.resume_info();
         tokio::spawn(post::run(request, ctx)).abort_handle()
@@ -100,7 +115,7 @@ impl HttpWire {
         link_id: i64,
         timeout: std::time::Duration,
     ) -> Result<Option<AbortHandle>, post::TimedOut> {
-        let request = self.build_post(msg);
+        let request = self.exchange(self.build_post(msg));
         let ctx = self.post_ctx(msg, Some(link_id));
         let opened = tokio::time::timeout(timeout, post::open(request, &ctx)).await;
         let Some(resp) = opened.map_err(|_| post::TimedOut)? else {
@@ -148,21 +163,27 @@ impl HttpWire {
         })
     }
 
-    fn build_post(&self, msg: &Message) -> reqwest::RequestBuilder {
+    /// The POST carrying `msg`, with the session's headers.
+    fn build_post(&self, msg: &Message) -> http::Request<Bytes> {
         let s = lock(&self.state).clone();
         let mirrored = if s.era == Some(Era::Modern) && msg.is_call() {
             crate::mirrored::current()
         } else {
             Vec::new()
         };
-        let mut rb = self
-            .client
-            .post(self.url.clone())
-            .headers(self.static_headers.clone())
-            .header(ACCEPT, "application/json, text/event-stream")
-            .header(CONTENT_TYPE, "application/json");
+        let mut headers = self.static_headers.clone();
+        let mut add = |name: &str, value: &str| {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.append(n, v);
+            }
+        };
+        add(ACCEPT.as_str(), "application/json, text/event-stream");
+        add(CONTENT_TYPE.as_str(), "application/json");
         if let Some(id) = &s.session_id {
-            rb = rb.header(MCP_SESSION_ID, id);
+            add(MCP_SESSION_ID, id);
         }
         // A legacy session's header is its negotiated version, even when a modern client's
         // `_meta` rides along in the body (the legacy server would refuse 2026-07-28).
@@ -172,23 +193,50 @@ impl HttpWire {
             .and_then(|v| v.as_str())
             .filter(|_| s.era != Some(Era::Legacy));
         if let Some(v) = meta_version.or(s.protocol_version.as_deref()) {
-            rb = rb.header(MCP_PROTOCOL_VERSION, v);
+            add(MCP_PROTOCOL_VERSION, v);
         }
         if s.era == Some(Era::Modern) || msg.method() == Some("server/discover") {
             if let Some(m) = msg.method() {
-                rb = rb.header(MCP_METHOD, encode_header_value(m));
+                add(MCP_METHOD, &encode_header_value(m));
             }
             if let Some(n) = expected_name(msg) {
-                rb = rb.header(MCP_NAME, encode_header_value(n));
+                add(MCP_NAME, &encode_header_value(n));
             }
         }
         for (name, value) in mirrored {
-            rb = rb.header(name, value);
+            add(&name, &value);
         }
         for (name, value) in crate::exchange_span::outbound_headers() {
-            rb = rb.header(name, value);
+            add(name, &value);
         }
-        rb.body(msg.to_bytes())
+        let mut request = http::Request::new(Bytes::from(msg.to_bytes()));
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() = self.uri.clone();
+        *request.headers_mut() = headers;
+        request
+    }
+
+    /// Sends a POST on a connection this task drives (plain `http` upstreams) or through
+    /// the shared client (TLS, proxies), and yields its response once its head has arrived.
+    fn exchange(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> impl Future<Output = Result<reqwest::Response, String>> + Send + 'static {
+        let direct = self.direct.clone();
+        let client = self.client.clone();
+        async move {
+            if let Some(pool) = direct {
+                let resp = pool.send(request.map(Full::new)).await;
+                return resp
+                    .map(|r| reqwest::Response::from(r.map(reqwest::Body::wrap)))
+                    .map_err(|e| e.to_string());
+            }
+            let request = reqwest::Request::try_from(request).map_err(|e| post::without_url(&e))?;
+            client
+                .execute(request)
+                .await
+                .map_err(|e| post::without_url(&e))
+        }
     }
 
     /// Stores the session id the server minted on the initialize response.

@@ -213,7 +213,10 @@ impl Connection {
             .timer(TokioTimer::new())
             .header_read_timeout(header_read);
         let connection = builder.serve_connection_with_upgrades(TokioIo::new(io), service);
-        if let Err(error) = watcher.watch(connection.into_owned()).await {
+        // The connection's parts wake one another within this task (see `inline_wakes`).
+        let connection =
+            crate::inline_wakes::InlineWakes::new(watcher.watch(connection.into_owned()));
+        if let Err(error) = connection.await {
             debug!(%peer, error = %error, "Client connection ended with an error.");
         }
     }

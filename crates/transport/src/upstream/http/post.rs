@@ -25,12 +25,16 @@ pub(crate) struct PostCtx {
     pub(crate) resume: Option<sse_read::Resume>,
 }
 
+/// A sent POST: its response once the head has arrived, or why there is none (a reason
+/// that names no URL).
+pub(crate) type Sent = Result<reqwest::Response, String>;
+
 /// The request timed out before its answer began (or, for JSON, was read).
 #[derive(Debug)]
 pub(crate) struct TimedOut;
 
 /// Sends the POST and reads its whole answer (the spawned path: notifications, responses).
-pub(crate) async fn run(request: reqwest::RequestBuilder, ctx: PostCtx) {
+pub(crate) async fn run(request: impl Future<Output = Sent>, ctx: PostCtx) {
     if let Some(resp) = open(request, &ctx).await {
         finish(resp, ctx).await;
     }
@@ -39,13 +43,13 @@ pub(crate) async fn run(request: reqwest::RequestBuilder, ctx: PostCtx) {
 /// Sends the POST and handles answers without a body to read; returns the response when
 /// there is one (JSON or SSE).
 pub(crate) async fn open(
-    request: reqwest::RequestBuilder,
+    request: impl Future<Output = Sent>,
     ctx: &PostCtx,
 ) -> Option<reqwest::Response> {
-    let resp = match request.send().await {
+    let resp = match request.await {
         Ok(r) => r,
         Err(e) => {
-            let reason = format!("upstream {} unreachable: {}", ctx.server, without_url(&e));
+            let reason = format!("upstream {} unreachable: {e}", ctx.server);
             fail(ctx, &reason).await;
             return None;
         }
@@ -191,7 +195,7 @@ fn content_type(resp: &reqwest::Response) -> &str {
 }
 
 /// reqwest errors carry the URL, which may carry credentials in userinfo or query.
-fn without_url(e: &reqwest::Error) -> String {
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
     } else if e.is_connect() {
