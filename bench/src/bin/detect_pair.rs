@@ -139,6 +139,7 @@ async fn measure(args: &Args) -> anyhow::Result<()> {
     println!("|---:|---:|---:|---:|");
     let duration = Duration::from_secs(args.duration_secs);
     let mut pooled: Option<Vec<Measured>> = None;
+    let mut added_p99 = Vec::with_capacity(args.rounds);
     for round in 1..=args.rounds {
         let order = if round % 2 == 1 {
             [&off, &on]
@@ -151,6 +152,7 @@ async fn measure(args: &Args) -> anyhow::Result<()> {
             m.reverse();
         }
         println!("{}", row(&round.to_string(), &m));
+        added_p99.push((m[1].ms(99.0) - m[0].ms(99.0)) * 1000.0);
         match &mut pooled {
             None => pooled = Some(m),
             Some(all) => {
@@ -164,7 +166,65 @@ async fn measure(args: &Args) -> anyhow::Result<()> {
     if let Some(all) = pooled.filter(|_| args.rounds > 1) {
         println!("{}", row("**all**", &all));
     }
+    if let Some(s) = RoundSpread::of(&added_p99) {
+        println!(
+            "\nAdded p99 over the {} rounds: median {:+.0} µs (95 % CI {:+.0} … {:+.0}), \
+             mean {:+.0} µs (95 % CI {:+.0} … {:+.0}), standard deviation {:.0} µs.",
+            added_p99.len(),
+            s.median,
+            s.median_ci.0,
+            s.median_ci.1,
+            s.mean,
+            s.mean_ci.0,
+            s.mean_ci.1,
+            s.sd
+        );
+    }
     Ok(())
+}
+
+/// How one per-round figure spreads over the rounds, with 95 % confidence intervals: for the
+/// mean from the normal approximation, for the median from order statistics (no assumption
+/// about the distribution, which on a VM has a long tail).
+#[derive(Debug, PartialEq)]
+struct RoundSpread {
+    median: f64,
+    median_ci: (f64, f64),
+    mean: f64,
+    mean_ci: (f64, f64),
+    sd: f64,
+}
+
+impl RoundSpread {
+    /// `None` with fewer than 6 rounds, too few for either interval.
+    fn of(values: &[f64]) -> Option<Self> {
+        let n = values.len();
+        if n < 6 {
+            return None;
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        let median = if n % 2 == 1 {
+            sorted[n / 2]
+        } else {
+            f64::midpoint(sorted[n / 2 - 1], sorted[n / 2])
+        };
+        // Ranks (1-based) n/2 ∓ 0.98·√n bound the median with about 95 % confidence.
+        let half_width = 0.98 * (n as f64).sqrt();
+        let lower = ((n as f64 / 2.0 - half_width).floor() as usize).max(1);
+        let upper = ((n as f64 / 2.0 + 1.0 + half_width).ceil() as usize).min(n);
+        let mean = values.iter().sum::<f64>() / n as f64;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+        let sd = variance.sqrt();
+        let margin = 1.96 * sd / (n as f64).sqrt();
+        Some(Self {
+            median,
+            median_ci: (sorted[lower - 1], sorted[upper - 1]),
+            mean,
+            mean_ci: (mean - margin, mean + margin),
+            sd,
+        })
+    }
 }
 
 fn main() -> ExitCode {
@@ -183,5 +243,28 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RoundSpread;
+
+    #[test]
+    fn the_spread_of_rounds_has_its_median_mean_and_intervals() {
+        let values: Vec<f64> = (1..=100).map(f64::from).collect();
+        let s = RoundSpread::of(&values).expect("enough rounds");
+        assert!((s.median - 50.5).abs() < 1e-9);
+        assert!((s.mean - 50.5).abs() < 1e-9);
+        // Ranks 40 and 61 for n = 100 (50 ∓ 9.8 and 51 + 9.8, rounded outwards).
+        assert_eq!(s.median_ci, (40.0, 61.0));
+        let margin = 1.96 * s.sd / 10.0;
+        assert!((s.mean_ci.1 - s.mean - margin).abs() < 1e-9);
+        assert!(s.mean_ci.0 < s.mean && s.mean < s.mean_ci.1);
+    }
+
+    #[test]
+    fn too_few_rounds_have_no_spread() {
+        assert_eq!(RoundSpread::of(&[1.0, 2.0, 3.0]), None);
     }
 }
