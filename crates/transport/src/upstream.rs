@@ -183,6 +183,13 @@ impl Link {
 
     /// Sends a request and returns the stream of related messages ending with its response.
     pub async fn call(self: &Arc<Self>, mut msg: Message) -> Result<ReplyStream, LinkError> {
+        // A stdio server that exited while idle may not have been noticed yet (its stdout's
+        // end not yet read): the request must not be sent to it, so the caller reconnects.
+        if let Wire::Stdio(w) = &self.wire
+            && w.has_exited().await
+        {
+            self.closed.store(true, Ordering::Release);
+        }
         if self.is_closed() {
             return Err(LinkError::Closed {
                 server: self.spec.name.to_string(),

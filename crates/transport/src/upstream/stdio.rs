@@ -68,6 +68,15 @@ impl StdioWire {
         })
     }
 
+    /// True once the process has exited (or was shut down), whether or not its stdout's end
+    /// has been read yet.
+    pub(crate) async fn has_exited(&self) -> bool {
+        match self.child.lock().await.as_mut() {
+            Some(child) => !matches!(child.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
     /// Writes one message as one line.
     pub(crate) async fn send(&self, msg: &Message) -> Result<(), LinkError> {
         let line = sallyport_mcp::framing::encode_line(msg);
