@@ -54,7 +54,6 @@ impl HttpWire {
         incoming: mpsc::Sender<Incoming>,
         inbound: Arc<Inbound>,
     ) -> Result<Self, LinkError> {
-        let connect_timeout = spec.connect_timeout;
         let mut static_headers = HeaderMap::new();
         for (k, v) in &spec.headers {
             let bad = |what: &str| LinkError::Http {
@@ -74,7 +73,7 @@ impl HttpWire {
             server: server.to_string(),
             reason: "invalid url".into(),
         })?;
-        let direct = direct::DirectPool::for_url(&url, connect_timeout);
+        let direct = direct::DirectPool::for_url(&url, spec.connect_timeout);
         let state = Mutex::new(HttpState::default());
         Ok(Self {
             server,
@@ -172,6 +171,9 @@ impl HttpWire {
             Vec::new()
         };
         let mut headers = self.static_headers.clone();
+        const ANSWER_TYPES: &str = "application/json, text/event-stream";
+        headers.append(ACCEPT, HeaderValue::from_static(ANSWER_TYPES));
+        headers.append(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let mut add = |name: &str, value: &str| {
             if let (Ok(n), Ok(v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
@@ -180,8 +182,6 @@ impl HttpWire {
                 headers.append(n, v);
             }
         };
-        add(ACCEPT.as_str(), "application/json, text/event-stream");
-        add(CONTENT_TYPE.as_str(), "application/json");
         if let Some(id) = &s.session_id {
             add(MCP_SESSION_ID, id);
         }
