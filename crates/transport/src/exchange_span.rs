@@ -120,10 +120,11 @@ impl ExchangeScope {
         }
     }
 
-    /// Runs the exchange's work inside its span and scope.
-    pub(crate) async fn run<F: Future>(self, work: F) -> F::Output {
+    /// Runs the exchange's work inside its span and scope (a plain function, so that `work`
+    /// is held once; see `trace_context::scope`).
+    pub(crate) fn run<F: Future>(self, work: F) -> impl Future<Output = F::Output> {
         let span = self.span.clone();
-        CURRENT.scope(self, work.instrument(span)).await
+        CURRENT.scope(self, work.instrument(span))
     }
 
     fn note(&self, record: &DecisionRecord, msg: &Message) {

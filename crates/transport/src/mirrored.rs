@@ -11,9 +11,13 @@ tokio::task_local! {
     static MIRRORED: Vec<(String, String)>;
 }
 
-/// Runs `fut` with `headers` attached to the request it handles.
-pub async fn scope<F: std::future::Future>(headers: Vec<(String, String)>, fut: F) -> F::Output {
-    MIRRORED.scope(headers, fut).await
+/// Runs `fut` with `headers` attached to the request it handles (a plain function, so that
+/// `fut` is held once; see `trace_context::scope`).
+pub fn scope<F: std::future::Future>(
+    headers: Vec<(String, String)>,
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    MIRRORED.scope(headers, fut)
 }
 
 /// The headers attached to the current request, if any.

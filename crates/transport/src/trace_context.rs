@@ -105,8 +105,15 @@ pub(crate) fn inbound(msg: &Message) -> Option<TraceContext> {
 }
 
 /// Runs `fut` with the trace context of the HTTP request it handles.
-pub async fn scope<F: std::future::Future>(from_http: Option<TraceContext>, fut: F) -> F::Output {
-    FROM_HTTP.scope(from_http, fut).await
+///
+/// A plain function, not an `async fn`: an `async fn` would hold `fut` twice in its state
+/// (as its argument and as the future it awaits), doubling the size of every request's
+/// future at each such wrapper.
+pub fn scope<F: std::future::Future>(
+    from_http: Option<TraceContext>,
+    fut: F,
+) -> impl std::future::Future<Output = F::Output> {
+    FROM_HTTP.scope(from_http, fut)
 }
 
 /// The HTTP request's trace context, for work that moves to a task of its own.

@@ -114,9 +114,13 @@ impl HttpWire {
         link_id: i64,
         timeout: std::time::Duration,
     ) -> Result<Option<AbortHandle>, post::TimedOut> {
-        let request = self.exchange(self.build_post(msg));
         let ctx = self.post_ctx(msg, Some(link_id));
-        let opened = tokio::time::timeout(timeout, post::open(request, &ctx)).await;
+        let opened = {
+            // Pinned here and lent to `open`, so that this state holds the request's future
+            // once, and only until its answer has begun.
+            let request = std::pin::pin!(self.exchange(self.build_post(msg)));
+            tokio::time::timeout(timeout, post::open(request, &ctx)).await
+        };
         let Some(resp) = opened.map_err(|_| post::TimedOut)? else {
             return Ok(None);
         };
