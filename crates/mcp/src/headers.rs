@@ -16,7 +16,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use serde_json::{Value, json};
 use thiserror::Error;
 
-use crate::{Message, error_code, version};
+use crate::{Message, error_code, member, version};
 
 /// Session id header (handshake era only).
 pub const MCP_SESSION_ID: &str = "mcp-session-id";
@@ -230,7 +230,7 @@ pub fn validate_modern_headers(
     }
     let body_version = msg
         .params_meta()
-        .and_then(|meta| meta.get(version::META_PROTOCOL_VERSION))
+        .and_then(|meta| member(meta, version::META_PROTOCOL_VERSION))
         .and_then(Value::as_str);
     if let (Some(header), Some(body)) = (version, body_version)
         && header != body
@@ -247,7 +247,7 @@ pub fn validate_modern_headers(
 pub fn validate_modern_meta(msg: &Message) -> Result<(), MetaError> {
     let meta = msg.params_meta();
     let requested = meta
-        .and_then(|m| m.get(version::META_PROTOCOL_VERSION))
+        .and_then(|m| member(m, version::META_PROTOCOL_VERSION))
         .and_then(Value::as_str)
         .ok_or(MetaError::MissingField {
             field: version::META_PROTOCOL_VERSION,
@@ -256,7 +256,7 @@ pub fn validate_modern_meta(msg: &Message) -> Result<(), MetaError> {
         let requested = requested.chars().take(ECHO_LIMIT).collect();
         return Err(MetaError::UnsupportedVersion { requested });
     }
-    match meta.and_then(|m| m.get(version::META_CLIENT_CAPABILITIES)) {
+    match meta.and_then(|m| member(m, version::META_CLIENT_CAPABILITIES)) {
         Some(Value::Object(_)) => Ok(()),
         _ => Err(MetaError::MissingField {
             field: version::META_CLIENT_CAPABILITIES,

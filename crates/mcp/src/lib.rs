@@ -19,11 +19,13 @@ pub mod framing;
 pub mod fuzzing;
 pub mod headers;
 mod id;
+mod member;
 mod message;
 mod parse;
 pub mod sse;
 pub mod version;
 
 pub use id::RequestId;
+pub use member::{has_member, member, member_of};
 pub use message::{Message, MessageKind};
 pub use parse::{Body, EnvelopeError, Limits, json_depth, parse_body, parse_message};

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::RequestId;
+use crate::member::{has_member, member, member_of};
 
 /// What a message is, read from which members it has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,13 +80,14 @@ impl Message {
 
     /// What kind of message this is.
     pub fn kind(&self) -> MessageKind {
-        if self.0.contains_key("method") {
-            if self.0.contains_key("id") {
+        let has = |key| has_member(&self.0, key);
+        if has("method") {
+            if has("id") {
                 MessageKind::Request
             } else {
                 MessageKind::Notification
             }
-        } else if self.0.contains_key("error") {
+        } else if has("error") {
             MessageKind::Error
         } else {
             MessageKind::Result
@@ -94,7 +96,7 @@ impl Message {
 
     /// True for requests and notifications.
     pub fn is_call(&self) -> bool {
-        self.0.contains_key("method")
+        has_member(&self.0, "method")
     }
 
     /// True for results and errors.
@@ -104,7 +106,7 @@ impl Message {
 
     /// The id, if present and not null.
     pub fn id(&self) -> Option<RequestId> {
-        self.0.get("id").and_then(RequestId::from_value)
+        member(&self.0, "id").and_then(RequestId::from_value)
     }
 
     /// Replaces the id.
@@ -114,7 +116,7 @@ impl Message {
 
     /// The method of a request or notification.
     pub fn method(&self) -> Option<&str> {
-        self.0.get("method").and_then(Value::as_str)
+        member(&self.0, "method").and_then(Value::as_str)
     }
 
     /// Replaces the method.
@@ -124,7 +126,7 @@ impl Message {
 
     /// The params object, if any.
     pub fn params(&self) -> Option<&Map<String, Value>> {
-        self.0.get("params").and_then(Value::as_object)
+        member(&self.0, "params").and_then(Value::as_object)
     }
 
     /// The params object, created empty if absent.
@@ -145,20 +147,20 @@ impl Message {
     /// A string member of params (`name`, `uri`, `cursor`, ...).
     pub fn param_str(&self, key: &str) -> Option<&str> {
         self.params()
-            .and_then(|p| p.get(key))
+            .and_then(|p| member(p, key))
             .and_then(Value::as_str)
     }
 
     /// `params._meta`, if any.
     pub fn params_meta(&self) -> Option<&Map<String, Value>> {
         self.params()
-            .and_then(|p| p.get("_meta"))
+            .and_then(|p| member(p, "_meta"))
             .and_then(Value::as_object)
     }
 
     /// The result object of a successful response.
     pub fn result_value(&self) -> Option<&Value> {
-        self.0.get("result")
+        member(&self.0, "result")
     }
 
     /// The result object, mutable.
@@ -168,13 +170,13 @@ impl Message {
 
     /// The error object of an error response.
     pub fn error_value(&self) -> Option<&Value> {
-        self.0.get("error")
+        member(&self.0, "error")
     }
 
     /// The error code of an error response.
     pub fn error_code(&self) -> Option<i64> {
         self.error_value()
-            .and_then(|e| e.get("code"))
+            .and_then(|e| member_of(e, "code"))
             .and_then(Value::as_i64)
     }
 

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 use thiserror::Error;
 
-use crate::{Message, RequestId, error_code};
+use crate::{Message, RequestId, error_code, has_member, member, member_of};
 
 /// Bounds applied before and while parsing a body.
 #[derive(Debug, Clone, Copy)]
@@ -178,14 +178,14 @@ fn validate(value: Value) -> Result<Message, EnvelopeError> {
     let Value::Object(obj) = value else {
         return Err(invalid("a message must be a JSON object", None));
     };
-    let id_value = obj.get("id");
+    let id_value = member(&obj, "id");
     let id = id_value.and_then(RequestId::from_value);
-    if obj.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+    if member(&obj, "jsonrpc").and_then(Value::as_str) != Some("2.0") {
         return Err(invalid("\"jsonrpc\" must be \"2.0\"", id));
     }
     if let Some(v) = id_value
         && id.is_none()
-        && !(v.is_null() && obj.contains_key("error"))
+        && !(v.is_null() && has_member(&obj, "error"))
     {
         return Err(invalid(
             "\"id\" must be a string or an integer, not null",
@@ -197,8 +197,8 @@ fn validate(value: Value) -> Result<Message, EnvelopeError> {
 }
 
 fn validate_shape(obj: &Map<String, Value>, id: Option<RequestId>) -> Result<(), EnvelopeError> {
-    let has = |k: &str| obj.contains_key(k);
-    if let Some(method) = obj.get("method") {
+    let has = |k: &str| has_member(obj, k);
+    if let Some(method) = member(obj, "method") {
         if !method.is_string() {
             return Err(invalid("\"method\" must be a string", id));
         }
@@ -208,7 +208,7 @@ fn validate_shape(obj: &Map<String, Value>, id: Option<RequestId>) -> Result<(),
                 id,
             ));
         }
-        if let Some(p) = obj.get("params")
+        if let Some(p) = member(obj, "params")
             && !p.is_object()
             && !p.is_array()
         {
@@ -216,10 +216,10 @@ fn validate_shape(obj: &Map<String, Value>, id: Option<RequestId>) -> Result<(),
         }
         return Ok(());
     }
-    match (has("result"), obj.get("error")) {
+    match (has("result"), member(obj, "error")) {
         (true, None) if id.is_some() => Ok(()),
         (true, None) => Err(invalid("a result must carry the id it answers", None)),
-        (false, Some(e)) if e.get("code").is_some_and(Value::is_i64) => Ok(()),
+        (false, Some(e)) if member_of(e, "code").is_some_and(Value::is_i64) => Ok(()),
         (false, Some(_)) => Err(invalid(
             "\"error\" must be an object with an integer \"code\"",
             id,

@@ -26,11 +26,7 @@ impl Guard for ProtocolGuard {
         if !msg.is_call() {
             return Ok(Verdict::Allow);
         }
-        if msg
-            .as_object()
-            .get("params")
-            .is_some_and(|p| !p.is_object())
-        {
+        if sallyport_mcp::member(msg.as_object(), "params").is_some_and(|p| !p.is_object()) {
             return Ok(deny("\"params\" must be an object"));
         }
         let required = match (msg.kind(), msg.method()) {
@@ -47,7 +43,7 @@ impl Guard for ProtocolGuard {
         if let Some(field) = required {
             let ok = msg
                 .params()
-                .and_then(|p| p.get(field))
+                .and_then(|p| sallyport_mcp::member(p, field))
                 .is_some_and(Value::is_string);
             if !ok {
                 return Ok(deny(match field {
