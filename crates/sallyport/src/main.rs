@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod cli;
 mod commands;
+mod log_fields;
 mod metrics;
 mod reload;
 mod respond;

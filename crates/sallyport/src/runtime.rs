@@ -25,10 +25,15 @@ pub(crate) fn init_logging(
     use tracing_subscriber::util::SubscriberInitExt;
 
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour_logs());
     let logs: crate::tracing_export::BoxedLayer = match format {
-        LogFormat::Text => logs.boxed(),
-        LogFormat::Json => logs.json().boxed(),
+        LogFormat::Text => logs.fmt_fields(crate::log_fields::TextFields).boxed(),
+        LogFormat::Json => logs
+            .json()
+            .fmt_fields(crate::log_fields::JsonFields)
+            .boxed(),
     };
     let export = config.and_then(crate::tracing_export::TraceExport::start);
     let (export, failed) = match export {
@@ -56,6 +61,13 @@ pub(crate) fn init_logging(
         );
     }
     export
+}
+
+/// Colour only for a person at a terminal: escape codes in a log file or a collector's
+/// pipe are noise. `NO_COLOR` turns it off there too.
+fn colour_logs() -> bool {
+    use std::io::IsTerminal;
+    std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Loads and validates a config file, with every error listed.

@@ -27,6 +27,17 @@ use crate::trace_context::{self, TraceContext};
 pub const TARGET: &str = "sallyport::exchange";
 /// The name of exchange spans.
 pub const NAME: &str = "exchange";
+/// Fields of exchange spans that log lines leave out: the span's name and kind, which only
+/// exporters use, and the decision (upstream, outcome, error), which the relay records as the
+/// exchange goes on and the access log already holds. Log lines keep the rest: the exchange
+/// id, method, session, request id, user and tool.
+pub const EXPORT_ONLY_FIELDS: &[&str] = &[
+    "otel.name",
+    "otel.kind",
+    "sallyport.upstream",
+    "sallyport.outcome",
+    "error.type",
+];
 /// Longest tool or prompt name put into a span name.
 const MAX_TARGET_CHARS: usize = 128;
 
@@ -78,6 +89,14 @@ impl ExchangeScope {
             Some(t) if matches!(method, "tools/call" | "prompts/get") => format!("{method} {t}"),
             _ => method.to_owned(),
         };
+        // A string attribute, as the conventions have it, whatever the id's JSON type.
+        let request_id = msg.id().map(|id| match id {
+            RequestId::Number(n) => n.to_string(),
+            RequestId::String(s) => s,
+        });
+        let tool = target.filter(|_| method == "tools/call");
+        // Every field known now is given here, not recorded after: each `record` is another
+        // pass through every layer.
         let span = tracing::info_span!(
             target: TARGET,
             NAME,
@@ -86,26 +105,14 @@ impl ExchangeScope {
             otel.name = name.as_str(),
             otel.kind = "server",
             mcp.method.name = method,
-            mcp.session.id = Empty,
-            jsonrpc.request.id = Empty,
+            mcp.session.id = session.id,
+            jsonrpc.request.id = request_id.as_deref(),
             enduser.id = principal.id.as_str(),
-            gen_ai.tool.name = Empty,
+            gen_ai.tool.name = tool,
             sallyport.upstream = Empty,
             sallyport.outcome = Empty,
             "error.type" = Empty,
         );
-        if let Some(sid) = session.id {
-            span.record("mcp.session.id", sid);
-        }
-        match msg.id() {
-            // A string attribute, as the conventions have it, whatever the id's JSON type.
-            Some(RequestId::Number(n)) => span.record("jsonrpc.request.id", n.to_string()),
-            Some(RequestId::String(s)) => span.record("jsonrpc.request.id", s.as_str()),
-            None => &span,
-        };
-        if let (Some(t), "tools/call") = (target, method) {
-            span.record("gen_ai.tool.name", t);
-        }
         let inbound = trace_context::inbound(msg);
         if let Some(cx) = &inbound {
             // Fails only when no exporting layer is installed: then there is nothing to continue.
@@ -303,6 +310,50 @@ mod tests {
         let msg = call("tools/call", &long);
         let cut = target_name(&msg).unwrap_or_default();
         assert_eq!(cut.chars().count(), MAX_TARGET_CHARS);
+    }
+
+    /// Keeps the field names of the first span opened.
+    #[derive(Default)]
+    struct SpanFields(std::sync::Mutex<Vec<&'static str>>);
+
+    impl tracing::Subscriber for SpanFields {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            let mut names = crate::lock(&self.0);
+            if names.is_empty() {
+                names.extend(span.metadata().fields().iter().map(|f| f.name()));
+            }
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, _: &tracing::Event<'_>) {}
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn the_fields_logs_leave_out_are_fields_of_the_exchange_span() {
+        let fields = std::sync::Arc::new(SpanFields::default());
+        let msg = call("tools/call", "echo");
+        let principal = Principal::local();
+        let session = SessionFacts {
+            id: Some("s1"),
+            version: "2025-11-25",
+        };
+        tracing::subscriber::with_default(fields.clone(), || {
+            drop(ExchangeScope::open("x-1".into(), &msg, session, &principal));
+        });
+        let names = crate::lock(&fields.0).clone();
+        assert!(names.contains(&"exchange_id"), "{names:?}");
+        for name in EXPORT_ONLY_FIELDS {
+            assert!(
+                names.contains(name),
+                "{name} is not a field of the span: {names:?}"
+            );
+        }
     }
 
     #[test]
