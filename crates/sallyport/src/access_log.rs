@@ -129,11 +129,11 @@ pub(crate) fn spawn(bus: &DecisionBus, target: Target) -> AccessLog {
 /// Writes one record (or a lag marker); false once the bus has closed.
 fn write_one(
     out: &mut impl Write,
-    received: Result<sallyport_pipeline::DecisionRecord, RecvError>,
+    received: Result<std::sync::Arc<sallyport_pipeline::DecisionRecord>, RecvError>,
 ) -> bool {
     match received {
         Ok(record) => {
-            if serde_json::to_writer(&mut *out, &record).is_ok() {
+            if serde_json::to_writer(&mut *out, &*record).is_ok() {
                 let _ = out.write_all(b"\n");
             }
             true

@@ -177,7 +177,7 @@ struct Task {
     actions: alerts::Actions,
     notifier: Arc<ArcSwapOption<sallyport_notify::Notifier>>,
     bus: DecisionBus,
-    records: Option<Receiver<DecisionRecord>>,
+    records: Option<Receiver<Arc<DecisionRecord>>>,
 }
 
 impl Task {
@@ -282,8 +282,8 @@ impl Task {
 
 /// The next record, or never while not subscribed.
 async fn next_record(
-    records: Option<&mut Receiver<DecisionRecord>>,
-) -> Result<DecisionRecord, RecvError> {
+    records: Option<&mut Receiver<Arc<DecisionRecord>>>,
+) -> Result<Arc<DecisionRecord>, RecvError> {
     match records {
         Some(r) => r.recv().await,
         None => std::future::pending().await,

@@ -15,7 +15,7 @@ use crate::metrics::Metrics;
 use crate::observer::DecisionObserver;
 
 /// Spawns the task that updates `metrics` from `records` until the bus closes.
-pub fn spawn(metrics: Arc<Metrics>, records: Receiver<DecisionRecord>) -> JoinHandle<()> {
+pub fn spawn(metrics: Arc<Metrics>, records: Receiver<Arc<DecisionRecord>>) -> JoinHandle<()> {
     tokio::spawn(run(metrics, records))
 }
 
@@ -28,7 +28,7 @@ const DRAIN_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 /// [`DRAIN_EVERY`] without waiting on it, so publishing a record does not wake a task per
 /// record. Once a drain finds the bus empty it waits on the bus again, so an idle gateway has
 /// no timer running. Metrics therefore trail the data path by up to 10 ms.
-pub async fn run(metrics: Arc<Metrics>, mut records: Receiver<DecisionRecord>) {
+pub async fn run(metrics: Arc<Metrics>, mut records: Receiver<Arc<DecisionRecord>>) {
     let mut observer = DecisionObserver::new(metrics.clone());
     loop {
         let first = records.recv().await;
@@ -51,7 +51,7 @@ pub async fn run(metrics: Arc<Metrics>, mut records: Receiver<DecisionRecord>) {
 fn drain(
     metrics: &Metrics,
     observer: &mut DecisionObserver,
-    records: &mut Receiver<DecisionRecord>,
+    records: &mut Receiver<Arc<DecisionRecord>>,
 ) -> Option<usize> {
     let mut drained = 0;
     loop {
@@ -72,7 +72,7 @@ fn drain(
 fn take(
     metrics: &Metrics,
     observer: &mut DecisionObserver,
-    received: Result<DecisionRecord, RecvError>,
+    received: Result<Arc<DecisionRecord>, RecvError>,
 ) -> bool {
     match received {
         Ok(record) => observer.observe(&record),

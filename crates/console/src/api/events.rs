@@ -49,7 +49,7 @@ pub(crate) fn decision_stream(
     let stream = BroadcastStream::new(state.bus.subscribe()).filter_map(move |item| {
         let event = match item {
             Ok(record) if denied_only && !is_refusal(&record) => None,
-            Ok(record) => serde_json::to_string(&record)
+            Ok(record) => serde_json::to_string(&*record)
                 .ok()
                 .map(|json| Event::default().event("decision").data(json)),
             Err(BroadcastStreamRecvError::Lagged(n)) => {
