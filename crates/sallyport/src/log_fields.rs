@@ -102,65 +102,29 @@ fn any_logged(fields: &Record<'_>) -> bool {
 /// Passes the fields a log line shows to the visitor that writes them.
 struct Logged<V>(V);
 
+/// Visit methods that hand a field on only when a log line shows it.
+macro_rules! forward_logged {
+    ($($method:ident($value:ty)),* $(,)?) => {$(
+        fn $method(&mut self, field: &Field, value: $value) {
+            if logged(field) {
+                self.0.$method(field, value);
+            }
+        }
+    )*};
+}
+
 impl<V: Visit> Visit for Logged<V> {
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if logged(field) {
-            self.0.record_debug(field, value);
-        }
-    }
-
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if logged(field) {
-            self.0.record_str(field, value);
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        if logged(field) {
-            self.0.record_i64(field, value);
-        }
-    }
-
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        if logged(field) {
-            self.0.record_u64(field, value);
-        }
-    }
-
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        if logged(field) {
-            self.0.record_i128(field, value);
-        }
-    }
-
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        if logged(field) {
-            self.0.record_u128(field, value);
-        }
-    }
-
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        if logged(field) {
-            self.0.record_f64(field, value);
-        }
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        if logged(field) {
-            self.0.record_bool(field, value);
-        }
-    }
-
-    fn record_bytes(&mut self, field: &Field, value: &[u8]) {
-        if logged(field) {
-            self.0.record_bytes(field, value);
-        }
-    }
-
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if logged(field) {
-            self.0.record_error(field, value);
-        }
+    forward_logged! {
+        record_debug(&dyn fmt::Debug),
+        record_str(&str),
+        record_i64(i64),
+        record_u64(u64),
+        record_i128(i128),
+        record_u128(u128),
+        record_f64(f64),
+        record_bool(bool),
+        record_bytes(&[u8]),
+        record_error(&(dyn std::error::Error + 'static)),
     }
 }
 
