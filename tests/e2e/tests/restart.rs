@@ -16,9 +16,17 @@ fn pid_and_call(v: &Value) -> (u64, u64) {
     )
 }
 
-fn alive(pid: u64) -> bool {
-    std::path::Path::new(&format!("/proc/{pid}")).exists()
-        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "))
+/// True once the process has fully exited: gone, or a zombie with no thread left running.
+///
+/// A zombie main thread is not enough. When a thread of a multi-threaded process calls
+/// `_exit`, the main thread can show `Z` while the other threads are still exiting, and
+/// until the last one has gone the process's stdin stays open and accepts writes.
+fn exited(pid: u64) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return true;
+    };
+    stat.contains(") Z ")
+        && std::fs::read_dir(format!("/proc/{pid}/task")).map_or(true, |tasks| tasks.count() <= 1)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -85,7 +93,7 @@ async fn a_server_that_exits_while_idle_is_restarted_on_the_next_call() {
         // It exits on its own after answering; wait until it is really gone.
         wait_for(
             &format!("{era:?}: process {first} to exit"),
-            || async move { (!alive(first)).then_some(()) },
+            || async move { exited(first).then_some(()) },
         )
         .await;
         let (second, n) =
